@@ -1,0 +1,3 @@
+from riskdesk.cli import app
+
+app(prog_name="riskdesk")

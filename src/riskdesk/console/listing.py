@@ -1,0 +1,273 @@
+"""The one list page of the console (PL-5, PL-6): filters, sort, pagination, export.
+
+A domain app declares a ``ListPage`` (columns, filters, a queryset, a permission) and gets a
+list view and an .xlsx export of the filtered rows, both from ``ListPage.urls()``.
+
+Pagination is by key (the last row's sort value and id), not by OFFSET, so page 5,000 of a
+million rows costs what page 1 costs; the count is capped at ``COUNT_CAP`` for the same reason.
+Sortable columns must therefore be NOT NULL.
+"""
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from riskdesk.console import exports
+
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column. ``key`` is a values() path (``client__code``)."""
+
+    key: str
+    label: str
+    kind: str = "text"  # text | amount | price | rate | quantity | datetime | date | choice | bool
+    sortable: bool = False
+    currency_key: str | None = None  # the column that holds this amount's currency
+    link: tuple[str, str] | None = None  # (url name, key whose value is the URL argument)
+    choices: dict | None = None
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One filter field. ``kind``: exact, prefix, contains, choice, min, max, date_from, date_to."""
+
+    key: str
+    label: str
+    kind: str = "exact"
+    lookup: str | None = None  # ORM path; defaults to key
+    choices: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def param(self) -> str:
+        return self.key
+
+    def condition(self, raw: str) -> Q:
+        target = self.lookup or self.key
+        suffix = {
+            "exact": "",
+            "choice": "",
+            "prefix": "__istartswith",
+            "contains": "__icontains",
+            "min": "__gte",
+            "max": "__lte",
+            "date_from": "__date__gte",
+            "date_to": "__date__lte",
+        }[self.kind]
+        value: Any = raw
+        if self.kind in ("min", "max"):
+            try:
+                value = Decimal(raw)
+            except InvalidOperation:
+                raise FilterError(self.label, _("not a number")) from None
+        elif self.kind in ("date_from", "date_to"):
+            try:
+                value = date.fromisoformat(raw)
+            except ValueError:
+                raise FilterError(self.label, _("not a date (YYYY-MM-DD)")) from None
+        elif self.kind == "choice" and self.choices and raw not in dict(self.choices):
+            raise FilterError(self.label, _("not one of the choices"))
+        return Q(**{target + suffix: value})
+
+
+class FilterError(ValueError):
+    def __init__(self, label, reason):
+        super().__init__(f"{label}: {reason}")
+        self.label = label
+        self.reason = reason
+
+
+@dataclass
+class ListPage:
+    name: str  # URL namespace-local name, e.g. "clients"
+    title: str
+    feature: str
+    permission: str
+    queryset: Callable[[], QuerySet]
+    columns: list[Column]
+    filters: list[Filter] = field(default_factory=list)
+    default_sort: str = "-id"
+    page_size: int = 50
+    export_permission: str = "book.export_rows"
+    actions: list[tuple[str, str, str | None]] = field(
+        default_factory=list
+    )  # (label, url name, perm)
+
+    # --- query ---------------------------------------------------------------------------------
+
+    def filtered(self, params) -> tuple[QuerySet, dict, list[str]]:
+        """The queryset narrowed by the filters present in ``params``; also the active values
+        and any filter errors (a bad filter is reported, not silently ignored)."""
+        qs = self.queryset()
+        active, errors = {}, []
+        for flt in self.filters:
+            raw = (params.get(flt.param) or "").strip()
+            if not raw:
+                continue
+            active[flt.param] = raw
+            try:
+                qs = qs.filter(flt.condition(raw))
+            except FilterError as exc:
+                errors.append(str(exc))
+        return qs, active, errors
+
+    def sort_of(self, params) -> tuple[str, bool]:
+        raw = params.get("sort") or self.default_sort
+        desc = raw.startswith("-")
+        key = raw.lstrip("-")
+        if key not in ("pk", "id") and key not in {c.key for c in self.columns if c.sortable}:
+            key, desc = self.default_sort.lstrip("-"), self.default_sort.startswith("-")
+        return ("pk" if key == "id" else key), desc
+
+    def page(self, params) -> dict:
+        qs, active, errors = self.filtered(params)
+        key, desc = self.sort_of(params)
+        cursor = _decode(params.get("after")) or _decode(params.get("before"))
+        backwards = bool(params.get("before")) and cursor is not None
+        ordering = _ordering(key, desc != backwards)
+        count = 0 if errors else qs.order_by()[: COUNT_CAP + 1].count()
+        if cursor is not None:
+            qs = qs.filter(_seek(key, desc != backwards, cursor))
+        keys = ["pk", *dict.fromkeys(c.key for c in self.columns)]
+        if key != "pk":
+            keys.append(key)
+        rows = list(qs.order_by(*ordering).values(*dict.fromkeys(keys))[: self.page_size + 1])
+        more = len(rows) > self.page_size
+        rows = rows[: self.page_size]
+        if backwards:
+            rows.reverse()
+        has_next = more if not backwards else True
+        has_prev = (cursor is not None and not backwards) or (backwards and more)
+        return {
+            "rows": rows,
+            "next": _encode(key, rows[-1]) if rows and has_next else None,
+            "prev": _encode(key, rows[0]) if rows and has_prev else None,
+            "count": count,
+            "active": active,
+            "errors": errors,
+            "sort": key,
+            "desc": desc,
+        }
+
+    def export_rows(self, params):
+        qs, _active, errors = self.filtered(params)
+        if errors:
+            raise FilterError(_("filters"), "; ".join(errors))
+        key, desc = self.sort_of(params)
+        return qs.order_by(*_ordering(key, desc)).values(
+            "pk", *dict.fromkeys(c.key for c in self.columns)
+        )
+
+    # --- views ---------------------------------------------------------------------------------
+
+    def list_view(self, request):
+        if not request.user.has_perm(self.permission):
+            raise PermissionDenied
+        page = self.page(request.GET)
+        context = {
+            "page": self,
+            "result": page,
+            "filters": [{"f": f, "value": page["active"].get(f.param, "")} for f in self.filters],
+            "rows": [self.render_row(row) for row in page["rows"]],
+            "count_capped": page["count"] > COUNT_CAP,
+            "count_cap": COUNT_CAP,
+            "can_export": request.user.has_perm(self.export_permission),
+            "actions": [
+                (label, reverse(url), perm)
+                for label, url, perm in self.actions
+                if perm is None or request.user.has_perm(perm)
+            ],
+            "query": request.GET.urlencode(),
+            "filter_query": _query(page["active"], sort=request.GET.get("sort")),
+        }
+        template = "console/_table.html" if request.htmx else "console/list.html"
+        return render(request, template, context)
+
+    def export_view(self, request):
+        if not (
+            request.user.has_perm(self.permission) and request.user.has_perm(self.export_permission)
+        ):
+            raise PermissionDenied
+        return exports.xlsx_response(request, self)
+
+    def render_row(self, row: dict) -> list[dict]:
+        cells = []
+        for col in self.columns:
+            value = row.get(col.key)
+            cell = {"value": value, "kind": col.kind, "col": col}
+            if col.choices is not None:
+                cell["display"] = col.choices.get(value, value)
+            if col.currency_key:
+                cell["currency"] = row.get(col.currency_key)
+            if col.link and value is not None:
+                url_name, arg_key = col.link
+                cell["href"] = reverse(url_name, args=[row[arg_key]])
+            cells.append(cell)
+        return cells
+
+    def urls(self) -> list:
+        return [
+            path(f"{self.name}/", self.list_view, name=self.name),
+            path(f"{self.name}/export.xlsx", self.export_view, name=f"{self.name}-export"),
+        ]
+
+
+def _ordering(key: str, desc: bool) -> list[str]:
+    sign = "-" if desc else ""
+    return [f"{sign}pk"] if key == "pk" else [f"{sign}{key}", f"{sign}pk"]
+
+
+def _seek(key: str, desc: bool, cursor: dict) -> Q:
+    """Rows after the cursor in this order: (key, pk) > (value, id), or < when descending."""
+    op = "lt" if desc else "gt"
+    if key == "pk":
+        return Q(**{f"pk__{op}": cursor["id"]})
+    value = cursor["v"]
+    return Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": cursor["id"]})
+
+
+def _encode(key: str, row: dict) -> str:
+    value = row["pk"] if key == "pk" else row[key]
+    if isinstance(value, Decimal):
+        value = {"d": str(value)}
+    elif isinstance(value, datetime | date):
+        value = {"t": value.isoformat(), "dt": isinstance(value, datetime)}
+    payload = json.dumps({"id": row["pk"], "v": value}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _decode(raw: str | None) -> dict | None:
+    if not raw:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        value = data.get("v")
+        if isinstance(value, dict) and "d" in value:
+            data["v"] = Decimal(value["d"])
+        elif isinstance(value, dict) and "t" in value:
+            parse = datetime.fromisoformat if value.get("dt") else date.fromisoformat
+            data["v"] = parse(value["t"])
+        if not isinstance(data["id"], int | str):
+            return None
+        return data
+    except (ValueError, TypeError, KeyError, InvalidOperation):
+        return None
+
+
+def _query(active: dict, **extra) -> str:
+    from urllib.parse import urlencode
+
+    params = {**active, **{k: v for k, v in extra.items() if v}}
+    return urlencode(params)

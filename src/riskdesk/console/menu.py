@@ -1,0 +1,291 @@
+"""The console's menu tree (PL-9): every feature of FEATURES.md, in the order of the
+commercial console (风控管理, then 清算管理 > 合约管理).
+
+An entry names its feature ID, its URL name once built, and the permission it needs. An
+entry whose URL name is ``None`` is shown greyed as "coming soon": visible so that a risk
+officer sees the whole system, never a broken link.
+"""
+
+from dataclasses import dataclass, field
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    feature: str
+    url_name: str | None = None
+    permission: str | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    label: str
+    entries: tuple[Entry, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Section:
+    label: str
+    groups: tuple[Group, ...]
+
+
+def _soon(label, feature):
+    return Entry(label, feature)
+
+
+MENU: tuple[Section, ...] = (
+    Section(
+        _("Book of record"),
+        (
+            Group(
+                _("Book"),
+                (
+                    Entry(_("Dashboard"), "PL-1", "dashboard"),
+                    Entry(_("Clients"), "PL-1", "book:clients", "book.view_client"),
+                    Entry(_("Accounts"), "PL-1", "book:accounts", "book.view_account"),
+                    Entry(_("Instruments"), "PL-1", "book:instruments", "book.view_instrument"),
+                    Entry(_("Prices"), "PL-1", "book:prices", "book.view_price"),
+                    Entry(_("FX rates"), "PL-1", "book:fx", "book.view_fxrate"),
+                    Entry(_("Cash ledger"), "PL-1", "book:ledger", "book.view_cashentry"),
+                    Entry(_("Book events"), "PL-1", "book:events", "book.view_bookevent"),
+                ),
+            ),
+        ),
+    ),
+    Section(
+        _("Credit"),
+        (
+            Group(
+                _("Financing credit"),
+                (
+                    _soon(_("Client credit"), "CR-1"),
+                    _soon(_("Credit approval"), "CR-6"),
+                    _soon(_("Client FPS"), "CR-8"),
+                    _soon(_("Credit groups"), "CR-9"),
+                    _soon(_("Credit snapshots"), "CR-10"),
+                    _soon(_("Batch change"), "CR-11"),
+                    _soon(_("Company credit"), "CR-5"),
+                ),
+            ),
+            Group(
+                _("Client financing"),
+                (
+                    _soon(_("Financing used detail"), "CR-12"),
+                    _soon(_("Over-limit detail"), "CR-12"),
+                ),
+            ),
+            Group(
+                _("Trading credit"),
+                (
+                    _soon(_("Client trading credit"), "TC-1"),
+                    _soon(_("Trading credit change records"), "TC-3"),
+                ),
+            ),
+            Group(
+                _("Borrowed-currency reminders"),
+                (
+                    _soon(_("FX rules"), "BR-1"),
+                    _soon(_("Reminder list"), "BR-2"),
+                    _soon(_("Reminder history"), "BR-4"),
+                    _soon(_("Reminder snapshots"), "BR-5"),
+                    _soon(_("Auto-repay subscriptions"), "BR-6"),
+                ),
+            ),
+        ),
+    ),
+    Section(
+        _("Margin call"),
+        (
+            Group(
+                _("Risk alerts"),
+                (
+                    _soon(_("Real-time alerts"), "MC-1"),
+                    _soon(_("Intraday real-time alerts"), "MC-3"),
+                    _soon(_("Margin-call history"), "MC-4"),
+                    _soon(_("Margin-call snapshots"), "MC-5"),
+                    _soon(_("Securities-lending overview"), "MC-6"),
+                    _soon(_("Bad credit"), "MC-7"),
+                ),
+            ),
+            Group(
+                _("Stock recall"),
+                (
+                    _soon(_("Covered-option recall"), "MC-8"),
+                    _soon(_("Short-stock recall"), "MC-9"),
+                ),
+            ),
+            Group(_("Liquidation"), (_soon(_("Liquidation orders"), "MC-10"),)),
+        ),
+    ),
+    Section(
+        _("Margin"),
+        (
+            Group(
+                _("Stock margin"),
+                (
+                    _soon(_("Long stock margin"), "MR-1"),
+                    _soon(_("Intraday real-time margin"), "MR-2"),
+                    _soon(_("Setting records"), "MR-3"),
+                    _soon(_("Short margin"), "MR-4"),
+                ),
+            ),
+            Group(
+                _("Client margin"),
+                (
+                    _soon(_("Client long margin"), "MR-5"),
+                    _soon(_("Client short margin"), "MR-5"),
+                ),
+            ),
+        ),
+    ),
+    Section(
+        _("Options"),
+        (
+            Group(
+                _("Options"),
+                (
+                    _soon(_("Option exercise"), "OP-1"),
+                    _soon(_("Exercise records"), "OP-2"),
+                    _soon(_("Expiring options"), "OP-3"),
+                ),
+            ),
+        ),
+    ),
+    Section(
+        _("Trading limits"),
+        (
+            Group(
+                _("Trading limits"),
+                (
+                    _soon(_("Global limits"), "TL-1"),
+                    _soon(_("Client limits"), "TL-2"),
+                    _soon(_("Security limits"), "TL-3"),
+                    _soon(_("Trader limits"), "TL-4"),
+                    _soon(_("Client category limits"), "TL-5"),
+                    _soon(_("Multi-dimension limits"), "TL-6"),
+                ),
+            ),
+        ),
+    ),
+    Section(
+        _("Lists"),
+        (
+            Group(
+                _("Lists"),
+                (
+                    _soon(_("Blacklist"), "LS-1"),
+                    _soon(_("Client groups"), "LS-2"),
+                ),
+            ),
+        ),
+    ),
+    Section(
+        _("Stress tests"),
+        (
+            Group(
+                _("Margin-call stress test"),
+                (
+                    _soon(_("Test details"), "ST-1"),
+                    _soon(_("Custom data"), "ST-2"),
+                ),
+            ),
+            Group(
+                _("Index management"),
+                (
+                    _soon(_("Index levels"), "ST-3"),
+                    _soon(_("Stock index membership"), "ST-4"),
+                    _soon(_("Stock level share"), "ST-5"),
+                ),
+            ),
+            Group(
+                _("Haircut management"),
+                (
+                    _soon(_("Stock haircuts"), "ST-6"),
+                    _soon(_("Index haircuts"), "ST-6"),
+                    _soon(_("Haircut change records"), "ST-6"),
+                ),
+            ),
+            Group(_("Liquid-capital shortfall"), (_soon(_("Liquid-capital shortfall"), "ST-7"),)),
+        ),
+    ),
+    Section(
+        _("Approval centre"),
+        (
+            Group(
+                _("Approval centre"),
+                (
+                    _soon(_("My pending approvals"), "PL-3"),
+                    _soon(_("My requests"), "PL-3"),
+                    _soon(_("All requests"), "PL-3"),
+                    _soon(_("Change records"), "PL-4"),
+                ),
+            ),
+        ),
+    ),
+    Section(
+        _("Business parameters"),
+        (
+            Group(
+                _("Business parameters"),
+                (
+                    _soon(_("Market management"), "PL-10"),
+                    _soon(_("Fee configuration"), "PL-11"),
+                    _soon(_("Risk parameters"), "PL-12"),
+                    _soon(_("Trading-day calendar"), "PL-8"),
+                    _soon(_("Tasks"), "PL-8"),
+                ),
+            ),
+        ),
+    ),
+    Section(
+        _("Clearing"),
+        (
+            Group(
+                _("Contract management"),
+                (
+                    _soon(_("Back-office trade entry"), "BO-2"),
+                    _soon(_("OTC instruments"), "BO-5"),
+                ),
+            ),
+        ),
+    ),
+)
+
+
+def visible_menu(user) -> list[dict]:
+    """The menu as this user sees it: built entries they may open are links; the rest greyed."""
+    sections = []
+    for section in MENU:
+        groups = []
+        for group in section.groups:
+            entries = []
+            for entry in group.entries:
+                url = None
+                if entry.url_name and (entry.permission is None or user.has_perm(entry.permission)):
+                    try:
+                        url = reverse(entry.url_name)
+                    except NoReverseMatch:
+                        url = None
+                entries.append(
+                    {
+                        "label": entry.label,
+                        "feature": entry.feature,
+                        "url": url,
+                        "built": entry.url_name is not None,
+                    }
+                )
+            groups.append({"label": group.label, "entries": entries})
+        sections.append({"label": section.label, "groups": groups})
+    return sections
+
+
+def menu_context(request) -> dict:
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    from riskdesk.users.roles import ROLE_LABELS, role_of
+
+    role = role_of(request.user)
+    return {"menu": visible_menu(request.user), "user_role_label": ROLE_LABELS.get(role, "")}

@@ -1,0 +1,148 @@
+"""Django settings for RiskDesk.
+
+Embedded default: a SQLite file under ``$RISKDESK_HOME`` (default ``./var``).
+PostgreSQL when ``DATABASE_URL`` is set (``postgresql://…``).
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+HOME = Path(os.environ.get("RISKDESK_HOME", Path.cwd() / "var")).resolve()
+
+SECRET_KEY = os.environ.get("RISKDESK_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
+DEBUG = os.environ.get("RISKDESK_DEBUG", "1") == "1"
+ALLOWED_HOSTS = os.environ.get("RISKDESK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(
+    ","
+)
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.humanize",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "simple_history",
+    "django_tasks",
+    "django_tasks_db",
+    "riskdesk.users",
+    "riskdesk.book",
+    "riskdesk.console",
+    "riskdesk.jobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "riskdesk.users.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "riskdesk.site.urls"
+WSGI_APPLICATION = "riskdesk.site.wsgi.application"
+ASGI_APPLICATION = "riskdesk.site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "riskdesk.console.menu.menu_context",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        db = dj_database_url.parse(url, conn_max_age=60)
+        db.setdefault("TEST", {})["NAME"] = os.environ.get("RISKDESK_TEST_DB_NAME")
+        return db
+    HOME.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("RISKDESK_SQLITE", str(HOME / "riskdesk.sqlite3")),
+        # Tests use a file too: an in-memory shared-cache database locks whole tables and
+        # ignores the busy timeout, so it cannot show how concurrent writers really queue.
+        "TEST": {"NAME": str(HOME / "test-riskdesk.sqlite3")},
+        # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of
+        # failing with "database is locked" half-way through a transaction.
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
+            ),
+        },
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = "Asia/Hong_Kong"
+USE_I18N = True
+USE_TZ = True
+USE_THOUSAND_SEPARATOR = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = HOME / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+EMAIL_BACKEND = os.environ.get(
+    "RISKDESK_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("RISKDESK_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("RISKDESK_SMTP_PORT", "1025"))
+DEFAULT_FROM_EMAIL = os.environ.get("RISKDESK_MAIL_FROM", "riskdesk@localhost")
+
+NINJA_PAGINATION_PER_PAGE = 100
+
+# The firm's base currency (主币种): every figure of the risk engine is in it.
+RISKDESK_BASE_CURRENCY = os.environ.get("RISKDESK_BASE_CURRENCY", "HKD")
+# Rows an .xlsx export may hold; larger selections are refused with a message to narrow them.
+RISKDESK_EXPORT_MAX_ROWS = int(os.environ.get("RISKDESK_EXPORT_MAX_ROWS", "200000"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("RISKDESK_LOG_LEVEL", "WARNING")},
+}

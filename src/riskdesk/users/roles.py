@@ -1,0 +1,75 @@
+"""Roles (PL-2) and the permissions each one holds.
+
+A role is a Django group of the same name. This table is the only place that says who may
+do what; ``sync_roles`` (run after every migrate) makes the groups match it, so a permission
+added by a later feature is granted by adding one line here.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+RISK_OFFICER = "risk_officer"
+RISK_APPROVER = "risk_approver"
+CLEARING_OPERATOR = "clearing_operator"
+AUDITOR = "auditor"
+ADMINISTRATOR = "administrator"
+
+ROLE_LABELS = {
+    RISK_OFFICER: _("Risk officer"),
+    RISK_APPROVER: _("Risk approver"),
+    CLEARING_OPERATOR: _("Clearing operator"),
+    AUDITOR: _("Auditor (read-only)"),
+    ADMINISTRATOR: _("Administrator"),
+}
+
+VIEW_BOOK = [
+    "book.view_client",
+    "book.view_account",
+    "book.view_instrument",
+    "book.view_price",
+    "book.view_fxrate",
+    "book.view_cashentry",
+    "book.view_position",
+    "book.view_bookevent",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    RISK_OFFICER: [*VIEW_BOOK, "book.export_rows"],
+    RISK_APPROVER: [*VIEW_BOOK, "book.export_rows"],
+    CLEARING_OPERATOR: [
+        *VIEW_BOOK,
+        "book.export_rows",
+        "book.post_event",
+        "book.import_instruments",
+    ],
+    AUDITOR: [*VIEW_BOOK, "book.export_rows"],
+    ADMINISTRATOR: [
+        *VIEW_BOOK,
+        "book.export_rows",
+        "book.post_event",
+        "book.import_instruments",
+        "users.manage_users",
+    ],
+}
+
+
+def sync_roles(**_kwargs) -> None:
+    """Create one group per role and give it exactly the permissions listed above."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        perms = []
+        for code in codes:
+            app_label, codename = code.split(".")
+            perm = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is not None:
+                perms.append(perm)
+        group.permissions.set(perms)
+
+
+def role_of(user) -> str | None:
+    """The user's role name (first group that is a role), or None."""
+    names = [g.name for g in user.groups.all()]
+    return next((name for name in ROLE_PERMISSIONS if name in names), None)
