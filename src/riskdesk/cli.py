@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 
 from riskdesk.calc import app as calc_app
+from riskdesk.demo import commands as demo_commands
+from riskdesk.site.bootstrap import setup_django
 
 app = typer.Typer(
     help="RiskDesk: risk back-office for HK and US securities brokers.", no_args_is_help=True
@@ -26,15 +28,8 @@ app.add_typer(
     calc_app, name="calc", help="Compute risk figures from a scenario file (SCENARIO.md)."
 )
 console = Console()
-
-
-def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "riskdesk.site.settings")
-    import django
-    from django.apps import apps
-
-    if not apps.ready:
-        django.setup()
+app.command()(demo_commands.demo)
+app.command()(demo_commands.feed)
 
 
 @app.command()
@@ -84,41 +79,6 @@ def token(username: str, name: str = "cli") -> None:
 
 
 @app.command()
-def demo(
-    clients: int = typer.Option(3000, help="How many clients to create"),
-    seed: int = typer.Option(7, help="Random seed; the same seed builds the same book"),
-    if_empty: bool = typer.Option(
-        False, "--if-empty", help="Do nothing (exit 0) when the book already has clients"
-    ),
-) -> None:
-    """Load the demo broker into an empty book, and print the demo users."""
-    setup_django()
-    from riskdesk.book.models import Client
-    from riskdesk.demo import commands
-
-    if if_empty and Client.objects.exists():
-        console.print(f"book already holds {Client.objects.count():,} clients: demo not loaded")
-        return
-    commands.demo(clients=clients, seed=seed)
-
-
-@app.command()
-def feed(
-    simulate: bool = typer.Option(
-        False, "--simulate", help="Random-walk ticks through the price-update service"
-    ),
-    interval: float = typer.Option(1.0, help="Seconds between tick batches"),
-    ticks: int | None = typer.Option(None, help="Stop after this many batches"),
-    seed: int = 7,
-) -> None:
-    """Push prices into the book."""
-    setup_django()
-    from riskdesk.demo import commands
-
-    commands.feed(simulate=simulate, interval=interval, ticks=ticks, seed=seed)
-
-
-@app.command()
 def web(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the console and the API (ASGI, uvicorn)."""
     import uvicorn
@@ -135,7 +95,8 @@ def worker() -> None:
     setup_django()
     from django.core.management import call_command
 
-    call_command("db_worker", verbosity=0)
+    # No auto-reload: a reload could stop a task half-way.
+    call_command("db_worker", verbosity=0, reload=False, startup_delay=False)
 
 
 @app.command()

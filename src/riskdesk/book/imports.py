@@ -17,7 +17,9 @@ def _choice(choices):
     def parse(raw: str) -> str:
         value = raw.strip()
         if value not in allowed:
-            raise ValueError(f"'{value}' is not one of {', '.join(sorted(allowed))}")
+            raise ValueError(
+                _("'%(v)s' is not one of %(c)s") % {"v": value, "c": ", ".join(sorted(allowed))}
+            )
         return value
 
     return parse
@@ -27,9 +29,9 @@ def _positive_int(raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"'{raw}' is not a whole number") from None
+        raise ValueError(_("'%(v)s' is not a whole number") % {"v": raw}) from None
     if value <= 0:
-        raise ValueError("must be greater than 0")
+        raise ValueError(_("must be greater than 0"))
     return value
 
 
@@ -37,9 +39,9 @@ def _price(raw: str) -> Decimal:
     try:
         value = parse_decimal(raw)
     except ValueError:
-        raise ValueError(f"'{raw}' is not a decimal") from None
+        raise ValueError(_("'%(v)s' is not a decimal") % {"v": raw}) from None
     if value <= 0 or value.as_tuple().exponent < -6:
-        raise ValueError("must be greater than 0 with at most 6 decimal places")
+        raise ValueError(_("must be greater than 0 with at most 6 decimal places"))
     return value
 
 
@@ -47,13 +49,13 @@ def _date(raw: str) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValueError(f"'{raw}' is not a date (YYYY-MM-DD)") from None
+        raise ValueError(_("'%(v)s' is not a date (YYYY-MM-DD)") % {"v": raw}) from None
 
 
 def _currency(raw: str) -> str:
     value = raw.strip().upper()
     if len(value) != 3 or not value.isalpha():
-        raise ValueError(f"'{raw}' is not a 3-letter currency code")
+        raise ValueError(_("'%(v)s' is not a 3-letter currency code") % {"v": raw})
     return value
 
 
@@ -133,17 +135,17 @@ class InstrumentImport(ImportSpec):
 
     def check_row(self, values: dict) -> None:
         if Instrument.objects.filter(code=values["code"]).exists():
-            raise RowError(f"code: {values['code']} already exists")
+            raise RowError(_("code: %(c)s already exists") % {"c": values["code"]})
         if values["kind"] == Instrument.Kind.OPTION:
             missing = [
                 k for k in ("underlying", "strike", "expiry", "option_type") if not values.get(k)
             ]
             if missing:
-                raise RowError(f"an option needs {', '.join(missing)}")
+                raise RowError(_("an option needs %(f)s") % {"f": ", ".join(missing)})
             if not Instrument.objects.filter(code=values["underlying"]).exists():
-                raise RowError(f"underlying: no instrument {values['underlying']}")
+                raise RowError(_("underlying: no instrument %(c)s") % {"c": values["underlying"]})
         elif any(values.get(k) for k in ("underlying", "strike", "expiry", "option_type")):
-            raise RowError("underlying, strike, expiry and option_type are for options only")
+            raise RowError(_("underlying, strike, expiry and option_type are for options only"))
 
     def apply(self, rows: list[dict], *, user) -> dict:
         created = reference.create_instruments(rows)

@@ -55,9 +55,9 @@ class Account(models.Model):
     client = models.ForeignKey(
         Client, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("client")
     )
-    type = models.CharField(_("type"), max_length=10, choices=Type.choices, db_index=True)
+    type = models.CharField(_("type"), max_length=10, choices=Type.choices)
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
     # Accrued interest receivable (应收利息), base currency; raised by interest-accrual events.
     interest_receivable = models.DecimalField(
@@ -67,6 +67,12 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["number"]
+        # The risk desk lists accounts by type and status; (type, number) lets a filtered,
+        # number-ordered page seek instead of sorting half a million margin accounts.
+        indexes = [
+            models.Index(fields=["type", "number"]),
+            models.Index(fields=["status", "number"]),
+        ]
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
 

@@ -112,6 +112,9 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Figures in Chinese are read in groups of three with commas, as on HK statements; Django's own
+# zh formats have no thousand separator.
+FORMAT_MODULE_PATH = ["riskdesk.locale"]
 TIME_ZONE = "Asia/Hong_Kong"
 USE_I18N = True
 USE_TZ = True

@@ -19,6 +19,14 @@ def amount(value):
     return floatformat(value, "2g")
 
 
+@register.filter
+def price(value):
+    """A price to at most 6 dp, trailing zeros dropped but at least 2 kept."""
+    if value is None or value == "":
+        return "—"
+    return _trimmed(value, 6)
+
+
 def _trimmed(value: Decimal, places: int) -> str:
     text = floatformat(value, f"{places}g")
     sep = formats.get_format("DECIMAL_SEPARATOR")

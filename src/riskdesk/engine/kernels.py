@@ -1,0 +1,326 @@
+"""Every JIT-compiled function of the engine, in one file (numba, or plain Python without it).
+
+numba's on-disk cache is invalidated only by edits to the file that defines a kernel, not to
+the helpers it calls; keeping all jitted code here means any edit recompiles all of it.
+
+Scaled integers (DESIGN "Money and numbers"): amounts are int64 cents, prices int64
+micro-units (×10⁶), FX rates ×10⁸, factors and haircuts ×10⁴, ratios ×10⁶. Products that
+would overflow int64 are split into digits so that every result equals ``money.round_*`` of the
+exact Decimal product: half up, i.e. half away from zero, like ``ROUND_HALF_UP``. Callers keep
+operands inside the bounds that ``arrays.check_bounds`` proves.
+"""
+
+from __future__ import annotations
+
+from riskdesk.engine.jit import kernel, parallel_kernel, prange
+
+CENT_SCALE = 100
+PRICE_SCALE = 1_000_000
+FX_SCALE = 100_000_000
+FACTOR_SCALE = 10_000
+RATIO_SCALE = 1_000_000
+#: A unit value (price × fx × multiplier) is held as three base-10⁶ digits of 10⁻¹² cents.
+DIGIT = 1_000_000
+UNIT = 1_000_000_000_000
+ALERT_NONE, ALERT_MARGIN_CALL, ALERT_FORCE_CLOSE = 0, 1, 2
+
+
+# ------------------------------------------------------------------------ exact integer helpers
+@kernel
+def mul_div_round(x, m, s):
+    """``round_half_up(x × m / s)`` for x ≥ 0, m ≥ 0, s² < 2⁶³; exact while the result fits."""
+    xh = x // s
+    xl = x - xh * s
+    mh = m // s
+    ml = m - mh * s
+    t = xl * ml
+    q = t // s
+    r = t - q * s
+    return x * mh + xh * ml + q + (1 if 2 * r >= s else 0)
+
+
+@kernel
+def factor_line(amount, factor):
+    """``round_half_up(amount × factor / 10⁴)`` for amount ≥ 0 and 0 ≤ factor ≤ 10⁴: a
+    requirement or liquid-asset line; exact while amount ≤ 9·10¹⁴ (per-account bound)."""
+    return (amount * factor + FACTOR_SCALE // 2) // FACTOR_SCALE
+
+
+@kernel
+def signed_mul_div_round(x, m, s):
+    """``mul_div_round`` for any sign of x, rounding half away from zero (ROUND_HALF_UP)."""
+    if x < 0:
+        return -mul_div_round(-x, m, s)
+    return mul_div_round(x, m, s)
+
+
+@kernel
+def market_value_cents(q, u2, u1, u0):
+    """``round_half_up(q × U / 10¹²)`` cents with U = u2·10¹² + u1·10⁶ + u0 the unit value
+    (price × fx × multiplier) in 10⁻¹² cents; exact for |q| ≤ 10¹² (MC-1 ``mv``)."""
+    a = -q if q < 0 else q
+    t = a * u1
+    th = t // DIGIT
+    tl = t - th * DIGIT
+    r = tl * DIGIT + a * u0
+    rh = r // UNIT
+    rl = r - rh * UNIT
+    c = a * u2 + th + rh + (1 if 2 * rl >= UNIT else 0)
+    return -c if q < 0 else c
+
+
+@kernel
+def ratio_micros(num, den):
+    """``round_half_up(num / den, 6 dp)`` × 10⁶ for den > 0, |num|, den < 9·10¹⁵."""
+    a = -num if num < 0 else num
+    q0 = a // den
+    r = (a - q0 * den) * 1000
+    d1 = r // den
+    r = (r - d1 * den) * 1000
+    d2 = r // den
+    r = r - d2 * den
+    v = q0 * RATIO_SCALE + d1 * 1000 + d2 + (1 if 2 * r >= den else 0)
+    return -v if num < 0 else v
+
+
+def unit_digits(price_micros: int, fx_units: int, multiplier: int) -> tuple[int, int, int]:
+    """Split U = price×10⁶ · fx×10⁸ · multiplier (Python ints, exact) into (u2, u1, u0)."""
+    u = int(price_micros) * int(fx_units) * int(multiplier)
+    u2, rest = divmod(u, UNIT)
+    u1, u0 = divmod(rest, DIGIT)
+    return u2, u1, u0
+
+
+# ------------------------------------------------------------------- margin (MC-1)
+
+
+@kernel
+def derive(cash, long_mv, short_mv, excluded_mv, r_mcm, r_mm, r_fm, ir, tc, limit, has_limit):
+    """Account figures from the account sums (MC-1): equity, lna, nar ×10⁶, loan,
+    over-financing, call amount, alert (0 none, 1 margin_call, 2 force_close)."""
+    equity = cash + long_mv + short_mv
+    lna = equity - excluded_mv
+    gross = long_mv - excluded_mv - short_mv
+    den = lna if lna > gross else gross
+    nar = RATIO_SCALE if den == 0 else ratio_micros(lna, den)
+    loan = -cash if cash < 0 else 0
+    over = 0
+    if has_limit and loan > limit:
+        over = loan - limit
+    if lna < r_fm:
+        alert = ALERT_FORCE_CLOSE
+    elif lna < r_mm or over > 0:
+        alert = ALERT_MARGIN_CALL
+    else:
+        alert = ALERT_NONE
+    call = 0
+    if alert != ALERT_NONE:
+        call = r_mcm - lna + ir - tc
+        if over > call:
+            call = over
+        if call < 0:
+            call = 0
+    return equity, lna, nar, loan, over, call, alert
+
+
+#: Columns of the packed instrument rows for the margin kernel (one 64-byte row each).
+M_U2, M_U1, M_U0, M_IM, M_MCM, M_MM, M_FM, M_EXCLUDED = range(8)
+#: Rows of the margin output buffer (int64, one column per account).
+(
+    O_CASH, O_LONG, O_SHORT, O_EXCLUDED, O_IM, O_MCM, O_MM, O_FM,
+    O_EQUITY, O_LNA, O_NAR, O_LOAN, O_OVER, O_CALL, O_ALERT,
+) = range(15)  # fmt: skip
+
+
+@parallel_kernel
+def margin_accounts(
+    accounts, pos_offsets, pos_instr, pos_qty, cash_offsets, cash_ccy, cash_amt, fx,
+    rows, ir, tc, limit, has_limit, out,
+):  # fmt: skip
+    """MC-1 figures of ``accounts`` into ``out[:, k]`` (rows O_*); one pass over positions.
+
+    ``rows`` is the packed instrument table (M_* columns): one cache line per position.
+    """
+    for k in prange(len(accounts)):
+        a = accounts[k]
+        cash = 0
+        for t in range(cash_offsets[a], cash_offsets[a + 1]):
+            cash += signed_mul_div_round(cash_amt[t], fx[cash_ccy[t]], FX_SCALE)
+        long_mv = 0
+        short_mv = 0
+        excl = 0
+        r_im = 0
+        r_mcm = 0
+        r_mm = 0
+        r_fm = 0
+        for p in range(pos_offsets[a], pos_offsets[a + 1]):
+            i = pos_instr[p]
+            q = pos_qty[p]
+            mv = market_value_cents(q, rows[i, M_U2], rows[i, M_U1], rows[i, M_U0])
+            if q > 0:
+                long_mv += mv
+                if rows[i, M_EXCLUDED]:
+                    excl += mv
+            elif q < 0:
+                short_mv += mv
+            amv = -mv if mv < 0 else mv
+            r_im += factor_line(amv, rows[i, M_IM])
+            r_mcm += factor_line(amv, rows[i, M_MCM])
+            r_mm += factor_line(amv, rows[i, M_MM])
+            r_fm += factor_line(amv, rows[i, M_FM])
+        equity, lna, nar, loan, over, call, alert = derive(
+            cash, long_mv, short_mv, excl, r_mcm, r_mm, r_fm, ir[a], tc[a], limit[a], has_limit[a]
+        )
+        out[O_CASH, k] = cash
+        out[O_LONG, k] = long_mv
+        out[O_SHORT, k] = short_mv
+        out[O_EXCLUDED, k] = excl
+        out[O_IM, k] = r_im
+        out[O_MCM, k] = r_mcm
+        out[O_MM, k] = r_mm
+        out[O_FM, k] = r_fm
+        out[O_EQUITY, k] = equity
+        out[O_LNA, k] = lna
+        out[O_NAR, k] = nar
+        out[O_LOAN, k] = loan
+        out[O_OVER, k] = over
+        out[O_CALL, k] = call
+        out[O_ALERT, k] = alert
+
+
+@kernel
+def reprice_holders(
+    positions, pos_account, pos_qty, old2, old1, old0, new2, new1, new0, f, excluded,
+    ir, tc, limit, has_limit,
+    cash, long_mv, short_mv, excl, req, equity, lna, nar, loan, over, call, alert,
+):  # fmt: skip
+    for p in positions:
+        a = pos_account[p]
+        q = pos_qty[p]
+        old = market_value_cents(q, old2, old1, old0)
+        new = market_value_cents(q, new2, new1, new0)
+        if q > 0:
+            long_mv[a] += new - old
+            if excluded:
+                excl[a] += new - old
+        elif q < 0:
+            short_mv[a] += new - old
+        a_old = -old if old < 0 else old
+        a_new = -new if new < 0 else new
+        for level in range(4):
+            req[level, a] += factor_line(a_new, f[level]) - factor_line(a_old, f[level])
+        e, n, r, ln, o, c, al = derive(
+            cash[a], long_mv[a], short_mv[a], excl[a], req[1, a], req[2, a], req[3, a],
+            ir[a], tc[a], limit[a], has_limit[a],
+        )  # fmt: skip
+        equity[a] = e
+        lna[a] = n
+        nar[a] = r
+        loan[a] = ln
+        over[a] = o
+        call[a] = c
+        alert[a] = al
+
+
+# ---------------------------------------------------------------------- stress (ST-7)
+
+
+@parallel_kernel
+def client_collateral(
+    n_chunks, client_offsets, client_accounts, pos_offsets, pos_instr, pos_qty,
+    cash_offsets, cash_ccy, cash_amt, fx, unit2, unit1, unit0, frr, level,
+    o_loan, o_la, impact_rows, mv_rows, held_rows, level_rows, scratch, mark, touched,
+):  # fmt: skip
+    n_clients = len(client_offsets) - 1
+    for k in prange(n_chunks):
+        lo = k * n_clients // n_chunks
+        hi = (k + 1) * n_clients // n_chunks
+        for c in range(lo, hi):
+            cash = 0
+            la = 0
+            for j in range(client_offsets[c], client_offsets[c + 1]):
+                a = client_accounts[j]
+                for t in range(cash_offsets[a], cash_offsets[a + 1]):
+                    cash += signed_mul_div_round(cash_amt[t], fx[cash_ccy[t]], FX_SCALE)
+                for p in range(pos_offsets[a], pos_offsets[a + 1]):
+                    q = pos_qty[p]
+                    if q > 0:
+                        i = pos_instr[p]
+                        mv = market_value_cents(q, unit2[i], unit1[i], unit0[i])
+                        la += factor_line(mv, frr[i])
+            loan = -cash if cash < 0 else 0
+            o_loan[c] = loan
+            o_la[c] = la
+            if loan == 0:
+                continue
+            base = loan - la
+            short = base if base > 0 else 0
+            n_touched = 0
+            for j in range(client_offsets[c], client_offsets[c + 1]):
+                a = client_accounts[j]
+                for p in range(pos_offsets[a], pos_offsets[a + 1]):
+                    q = pos_qty[p]
+                    if q > 0:
+                        i = pos_instr[p]
+                        mv = market_value_cents(q, unit2[i], unit1[i], unit0[i])
+                        if mark[k, i] != c + 1:
+                            mark[k, i] = c + 1
+                            scratch[k, i] = 0
+                            touched[k, n_touched] = i
+                            n_touched += 1
+                        scratch[k, i] += factor_line(mv, frr[i])
+                        mv_rows[k, i] += mv
+                        level_rows[k, level[i]] += mv
+            for t in range(n_touched):
+                i = touched[k, t]
+                v = base + scratch[k, i]
+                impact_rows[k, i] += (v if v > 0 else 0) - short
+                held_rows[k, i] += 1
+
+
+@kernel
+def stressed_shortfall(loan, la, keep, out):
+    """``max(loan − min(loan, round(la × keep / 10⁶)), 0)`` per client, keep = (1 − x)×10⁶."""
+    total = 0
+    for c in range(len(loan)):
+        stressed = mul_div_round(la[c], keep, RATIO_SCALE)
+        v = loan[c] - (stressed if stressed < loan[c] else loan[c])
+        out[c] = v if v > 0 else 0
+        total += out[c]
+    return total
+
+
+# ------------------------------------------------------------------------------ bounds
+
+
+@parallel_kernel
+def exposure_bounds(
+    n_chunks, client_offsets, client_accounts, pos_offsets, pos_instr, pos_qty,
+    cash_offsets, cash_ccy, cash_amt, fx, unit2, out,
+):  # fmt: skip
+    """Per chunk: out[k] = (max |qty|, max client exposure, Σ exposure), exposure in cents as
+    float64: Σ |q|·(unit2 + 1) + Σ |cash|·(fx / 10⁸ + 1) over the client's accounts."""
+    n_clients = len(client_offsets) - 1
+    for k in prange(n_chunks):
+        max_q = 0
+        max_client = 0.0
+        total = 0.0
+        for c in range(k * n_clients // n_chunks, (k + 1) * n_clients // n_chunks):
+            exposure = 0.0
+            for j in range(client_offsets[c], client_offsets[c + 1]):
+                a = client_accounts[j]
+                for t in range(cash_offsets[a], cash_offsets[a + 1]):
+                    v = cash_amt[t]
+                    exposure += (-v if v < 0 else v) * (fx[cash_ccy[t]] / FX_SCALE + 1.0)
+                for p in range(pos_offsets[a], pos_offsets[a + 1]):
+                    q = pos_qty[p]
+                    q = -q if q < 0 else q
+                    if q > max_q:
+                        max_q = q
+                    exposure += q * (unit2[pos_instr[p]] + 1.0)
+            if exposure > max_client:
+                max_client = exposure
+            total += exposure
+        out[k, 0] = max_q
+        out[k, 1] = max_client
+        out[k, 2] = total
