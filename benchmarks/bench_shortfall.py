@@ -64,7 +64,7 @@ def keep(x: Decimal) -> int:
     return 1_000_000 - scaled(x, RATIO_PLACES)
 
 
-def duckdb_st7(con) -> tuple[Decimal, list]:  # noqa: ANN001
+def duckdb_st7(con) -> tuple[Decimal, list]:
     con.execute(SQL_COLLATERAL)
     levels = dict(con.execute(SQL_MIX).fetchall())
     mix = Mix(*(Decimal(int(levels.get(k, 0))) / 100 for k in (1, 2, 0)))
@@ -101,12 +101,17 @@ def main() -> None:
     clients = rng.choice(book.n_clients, size=book.n_clients // 100, replace=False)
     accounts = np.sort(
         np.concatenate(
-            [book.client_accounts[book.client_offsets[c] : book.client_offsets[c + 1]] for c in clients]
+            [
+                book.client_accounts[book.client_offsets[c] : book.client_offsets[c + 1]]
+                for c in clients
+            ]
         )
     )
     scn = sample_scenario(syn, accounts, PARAMS)
     t_ref, _, ref = timed(shortfall_figures, scn, repeat=1)
-    print(f"scalar Decimal reference, 1% sample ×100 {t_ref * 100 * 1e3:8.0f} ms  {t_ref * 100 / best:8.1f}x slower")
+    print(
+        f"scalar Decimal reference, 1% sample ×100 {t_ref * 100 * 1e3:8.0f} ms  {t_ref * 100 / best:8.1f}x slower"
+    )
     sub = from_scenario(scn)
     assert batch_stress.to_result(sub, batch_stress.compute(sub, PARAMS), PARAMS) == ref
 
@@ -114,7 +119,9 @@ def main() -> None:
     con = load_duckdb(syn)
     duckdb_st7(con)  # warm-up
     t_db, med_db, (x_db, top_db) = timed(duckdb_st7, con, repeat=3)
-    print(f"DuckDB SQL (2 threads, 4 statements)     {t_db * 1e3:8.1f} ms  (median {med_db * 1e3:.1f})  {t_db / best:5.1f}x slower")
+    print(
+        f"DuckDB SQL (2 threads, 4 statements)     {t_db * 1e3:8.1f} ms  (median {med_db * 1e3:.1f})  {t_db / best:5.1f}x slower"
+    )
     same = x_db == r.drop and [(int(i), int(v)) for i, v in top_db] == [
         (int(i), int(r.impact[i])) for i in r.top
     ]

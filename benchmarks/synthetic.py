@@ -35,7 +35,7 @@ class Ids(Sequence[str]):
     def __len__(self) -> int:
         return self.n
 
-    def __getitem__(self, k):  # type: ignore[override]  # noqa: ANN001, ANN204
+    def __getitem__(self, k):  # type: ignore[override]
         if isinstance(k, slice):
             return [self[j] for j in range(*k.indices(self.n))]
         if not -self.n <= k < self.n:
@@ -52,7 +52,7 @@ class Synthetic:
     kind: np.ndarray  # index into KINDS
 
 
-def timed(fn, *args, repeat: int = 5, **kwargs):  # noqa: ANN001, ANN201
+def timed(fn, *args, repeat: int = 5, **kwargs):
     """(best seconds, median seconds, last result) over ``repeat`` runs."""
     times, result = [], None
     for _ in range(repeat):
@@ -71,9 +71,11 @@ def make_synthetic(
     seed: int,
     debt: tuple[float, float] = (0.2, 1.1),
     reserved_instrument: int | None = None,
+    debt_floor: int = 10**6,
 ) -> Synthetic:
     """A margin book: popular stocks held widely (Zipf-like), 5% options (multiplier 100),
-    3% excluded statuses, 5% shorts, HKD debt of ``debt`` × long value, some USD/CNH cash.
+    3% excluded statuses, 5% shorts, HKD debt of ``debt`` × long value + ``debt_floor`` cents,
+    some USD/CNH cash.
     ``reserved_instrument`` is left out of every account (a bench adds its own holders)."""
     rng = np.random.default_rng(seed)
     n_i = n_instruments
@@ -117,7 +119,9 @@ def make_synthetic(
     key = key[np.concatenate(([True], key[1:] != key[:-1]))]
     acc, instr = key // n_i, (key % n_i).astype(np.int32)
     lots = np.where(kind[instr] == 1, 1, 100)
-    qty = (rng.integers(1, 50, size=len(acc)) * rng.choice([1, 1, 2, 5, 10, 40], size=len(acc))) * lots
+    qty = (
+        rng.integers(1, 50, size=len(acc)) * rng.choice([1, 1, 2, 5, 10, 40], size=len(acc))
+    ) * lots
     qty = np.where(rng.random(len(acc)) < 0.05, -qty, qty).astype(np.int64)
     pos_offsets = np.zeros(n_accounts + 1, dtype=np.int64)
     np.cumsum(np.bincount(acc, minlength=n_accounts), out=pos_offsets[1:])
@@ -125,7 +129,7 @@ def make_synthetic(
     mv = qty * (price6[instr] / 1e6) * multiplier[instr] * (FX[currency[instr]] / 1e8)
     long_value = np.add.reduceat(np.where(qty > 0, mv, 0.0), pos_offsets[:-1]) if len(acc) else 0
     long_value = np.where(np.diff(pos_offsets) > 0, long_value, 0.0)
-    hkd = -np.round(long_value * 100 * rng.uniform(*debt, n_accounts)).astype(np.int64) - 10**6
+    hkd = -np.round(long_value * 100 * rng.uniform(*debt, n_accounts)).astype(np.int64) - debt_floor
     extra = rng.random(n_accounts) < 0.3
     cash_counts = 1 + extra.astype(np.int64)
     cash_offsets = np.zeros(n_accounts + 1, dtype=np.int64)
@@ -159,8 +163,12 @@ def make_synthetic(
         cash_ccy=cash_ccy,
         cash=cash,
         interest_receivable=rng.integers(0, 10**6, size=n_accounts).astype(np.int64),
-        trading_credit=np.where(rng.random(n_accounts) < 0.2, rng.integers(0, 10**7, size=n_accounts), 0).astype(np.int64),
-        credit_limit=np.where(has_limit, -hkd // 2 + rng.integers(0, 10**8, size=n_accounts), 0).astype(np.int64),
+        trading_credit=np.where(
+            rng.random(n_accounts) < 0.2, rng.integers(0, 10**7, size=n_accounts), 0
+        ).astype(np.int64),
+        credit_limit=np.where(
+            has_limit, -hkd // 2 + rng.integers(0, 10**8, size=n_accounts), 0
+        ).astype(np.int64),
         has_credit_limit=has_limit,
         client_ids=Ids("C", n_clients),
         client_rank=np.arange(n_clients, dtype=np.int64),
@@ -174,7 +182,9 @@ def _dec(n: int, places: int) -> Decimal:
     return Decimal(int(n)).scaleb(-places)
 
 
-def sample_scenario(syn: Synthetic, accounts: np.ndarray, stress: StressParams | None = None) -> Scenario:
+def sample_scenario(
+    syn: Synthetic, accounts: np.ndarray, stress: StressParams | None = None
+) -> Scenario:
     """A Decimal ``Scenario`` holding the given accounts (all instruments) of the book."""
     b, ins = syn.book, syn.book.instruments
     instruments = tuple(
@@ -204,7 +214,12 @@ def sample_scenario(syn: Synthetic, accounts: np.ndarray, stress: StressParams |
                 client=b.client_ids[int(b.account_client[a])],
                 cash=MappingProxyType(cash),
                 positions=MappingProxyType(
-                    {ins.codes[i]: q for i, q in zip(b.pos_instr[lo:hi].tolist(), b.pos_qty[lo:hi].tolist(), strict=True)}
+                    {
+                        ins.codes[i]: q
+                        for i, q in zip(
+                            b.pos_instr[lo:hi].tolist(), b.pos_qty[lo:hi].tolist(), strict=True
+                        )
+                    }
                 ),
                 interest_receivable=_dec(b.interest_receivable[a], 2),
                 trading_credit=_dec(b.trading_credit[a], 2),
@@ -213,14 +228,16 @@ def sample_scenario(syn: Synthetic, accounts: np.ndarray, stress: StressParams |
         )
     return Scenario(
         base_currency="HKD",
-        fx=MappingProxyType({c: _dec(f, 8) for c, f in zip(CURRENCIES[1:], FX[1:].tolist(), strict=True)}),
+        fx=MappingProxyType(
+            {c: _dec(f, 8) for c, f in zip(CURRENCIES[1:], FX[1:].tolist(), strict=True)}
+        ),
         instruments=instruments,
         accounts=tuple(accs),
         stress=stress,
     )
 
 
-def load_duckdb(syn: Synthetic):  # noqa: ANN201
+def load_duckdb(syn: Synthetic):
     """A DuckDB connection with tables pos, ins, cash, fx, acct (exact integer columns)."""
     import duckdb
 
@@ -265,7 +282,5 @@ def load_duckdb(syn: Synthetic):  # noqa: ANN201
         con.register(f"{name}_src", data)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_src")
         con.unregister(f"{name}_src")
-    con.execute(
-        "CREATE TABLE ins AS SELECT *, price::HUGEINT * fx * mult AS u FROM ins0"
-    )
+    con.execute("CREATE TABLE ins AS SELECT *, price::HUGEINT * fx * mult AS u FROM ins0")
     return con

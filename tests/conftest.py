@@ -11,6 +11,8 @@ os.environ.setdefault("RISKDESK_HOME", "/tmp/riskdesk-test-home")
 
 
 def pytest_configure(config):
+    if not config.pluginmanager.hasplugin("django"):
+        return  # the engine's tests run without Django (-p no:django)
     from django.conf import settings
 
     # Password hashing is not under test here; the slow default would dominate the run.

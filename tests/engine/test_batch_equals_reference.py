@@ -153,12 +153,13 @@ def test_account_exposure_beyond_kernel_bound_raises_magnitude_error() -> None:
         )
 
 
-def test_large_but_bounded_book_passes_the_precise_check() -> None:
-    # Arrange: coarse bound fails (one account holds 40 positions of the costliest unit),
-    # but the precise per-account sum is small: 39 positions hold 1 share of a cheap stock.
+def test_bound_is_per_client_exposure_not_largest_unit_times_largest_quantity() -> None:
+    # Arrange: a 5,000,000 HKD stock × 1,000 shares = 5·10^9 HKD (5·10^11 cents ≤ 9·10^12),
+    # beside 39 one-dollar stocks held in 10^6 shares each (3.9·10^7 HKD): the product of the
+    # largest unit and the largest quantity (5·10^14 cents) would exceed the bound; the sum does not.
     instruments = [instrument("BIG", "5000000")] + [instrument(f"S{k}", "1") for k in range(39)]
-    positions = {"BIG": 1_000} | {f"S{k}": 1 for k in range(39)}
+    positions = {"BIG": 1_000} | {f"S{k}": 1_000_000 for k in range(39)}
     doc = scenario(instruments, [account("A1", "C1", positions=positions)])
     book = from_scenario(parse_scenario(doc))
-    # Act / Assert: 40 × 1000 × 5·10^8 cents = 2·10^13 > bound, but actual 5·10^11 fits
+    # Act / Assert: no MagnitudeError
     check_bounds(book)

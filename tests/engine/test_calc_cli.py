@@ -77,12 +77,13 @@ def test_zero_elc_exits_2_with_clear_message(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))
     result = runner.invoke(app, ["shortfall", str(path)])
     assert result.exit_code == 2
-    assert result.stderr == (
-        "stress: elc = lc − rlc = 30000000 − 30000000 = 0 must be positive\n"
-    )
+    assert result.stderr == ("stress: elc = lc − rlc = 30000000 − 30000000 = 0 must be positive\n")
 
 
 def test_margin_totals_count_accounts_in_call() -> None:
     # A1, A2 force_close, A3 margin_call, A4 none: 117,200 + 223,000 + 15,000 = 355,200
     result = runner.invoke(app, ["margin", str(BASIC)])
-    assert json.loads(result.stdout)["totals"] == {"call_amount": "355200.00", "accounts_in_call": 3}
+    assert json.loads(result.stdout)["totals"] == {
+        "call_amount": "355200.00",
+        "accounts_in_call": 3,
+    }

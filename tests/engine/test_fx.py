@@ -21,7 +21,7 @@ def test_base_currency_converts_at_one() -> None:
 
 
 def test_missing_rate_is_a_clear_error() -> None:
-    with pytest.raises(MissingRateError, match="^no fx rate for EUR$"):
+    with pytest.raises(MissingRateError, match=r"^no fx rate for EUR$"):
         to_base(Decimal(1), "EUR", FX, "HKD")
 
 

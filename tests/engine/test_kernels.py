@@ -31,7 +31,9 @@ def half_up(value: Decimal, places: Decimal) -> Decimal:
     fx=st.integers(1, 10**12),
     mult=st.sampled_from([1, 10, 100, 1000]),
 )
-def test_market_value_cents_equals_decimal_reference(q: int, price: int, fx: int, mult: int) -> None:
+def test_market_value_cents_equals_decimal_reference(
+    q: int, price: int, fx: int, mult: int
+) -> None:
     # Arrange
     u2, u1, u0 = unit_digits(price, fx, mult)
     expected = market_value(q, Decimal(price).scaleb(-6), mult, Decimal(fx).scaleb(-8))

@@ -19,11 +19,17 @@ from riskdesk.engine.money import (
 
 
 def test_named_constants_have_the_agreed_values() -> None:
-    assert money.AMOUNT_PLACES == Decimal("0.01")
-    assert money.RATIO_PLACES == Decimal("0.000001")
-    assert money.PRICE_PLACES == Decimal("0.000001")
-    assert money.FX_PLACES == Decimal("0.00000001")
-    assert money.FACTOR_PLACES == Decimal("0.0001")
+    constants = {
+        name: getattr(money, name)
+        for name in ("AMOUNT_PLACES", "RATIO_PLACES", "PRICE_PLACES", "FX_PLACES", "FACTOR_PLACES")
+    }
+    assert constants == {
+        "AMOUNT_PLACES": Decimal("0.01"),
+        "RATIO_PLACES": Decimal("0.000001"),
+        "PRICE_PLACES": Decimal("0.000001"),
+        "FX_PLACES": Decimal("0.00000001"),
+        "FACTOR_PLACES": Decimal("0.0001"),
+    }
     assert money.ROUNDING == ROUND_HALF_UP
 
 
@@ -53,7 +59,14 @@ def test_round_ratio_price_and_fx_use_their_places() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("12.50", Decimal("12.5")), (7, Decimal(7)), (Decimal("1.1"), Decimal("1.1")), ("-3", Decimal(-3)), (".5", Decimal("0.5"))]
+    ("value", "expected"),
+    [
+        ("12.50", Decimal("12.5")),
+        (7, Decimal(7)),
+        (Decimal("1.1"), Decimal("1.1")),
+        ("-3", Decimal(-3)),
+        (".5", Decimal("0.5")),
+    ],
 )
 def test_parse_decimal_accepts_str_int_and_decimal(value: object, expected: Decimal) -> None:
     assert parse_decimal(value) == expected
@@ -61,10 +74,27 @@ def test_parse_decimal_accepts_str_int_and_decimal(value: object, expected: Deci
 
 @pytest.mark.parametrize(
     "value",
-    [1.5, 0.0, "NaN", "nan", "Infinity", "-Infinity", Decimal("NaN"), Decimal("Infinity"), True, None, "", " 1", "1e3", "1_000", "abc", [1]],
+    [
+        1.5,
+        0.0,
+        "NaN",
+        "nan",
+        "Infinity",
+        "-Infinity",
+        Decimal("NaN"),
+        Decimal("Infinity"),
+        True,
+        None,
+        "",
+        " 1",
+        "1e3",
+        "1_000",
+        "abc",
+        [1],
+    ],
 )
 def test_parse_decimal_refuses_floats_and_non_numbers(value: object) -> None:
-    with pytest.raises(ValueError, match="^not a decimal$"):
+    with pytest.raises(ValueError, match=r"^not a decimal$"):
         parse_decimal(value)
 
 

@@ -48,21 +48,34 @@ def test_defaults_per_scenario_md() -> None:
     scn = parse_scenario(doc)
     # Assert
     (i,) = scn.instruments
-    assert (i.kind, i.status, i.haircut, i.level, i.multiplier) == ("stock", "normal", D(1), None, 1)
+    assert (i.kind, i.status, i.haircut, i.level, i.multiplier) == (
+        "stock",
+        "normal",
+        D(1),
+        None,
+        1,
+    )
     (a,) = scn.accounts
     assert (a.type, dict(a.cash), dict(a.positions)) == ("margin", {}, {})
     assert (a.interest_receivable, a.trading_credit, a.credit_limit) == (0, 0, None)
     assert scn.fx == {}
     s = scn.stress
     assert s is not None
-    assert (s.drops.a, s.drops.b, s.drops.c, s.drops.d) == (D("0.15"), D("0.25"), D("0.30"), D("0.50"))
+    assert (s.drops.a, s.drops.b, s.drops.c, s.drops.d) == (
+        D("0.15"),
+        D("0.25"),
+        D("0.30"),
+        D("0.50"),
+    )
     bench = s.elc_benchmark
     assert (bench.level1, bench.level2, bench.other) == (D("0.50"), D("0.30"), D("0.50"))
     assert parse_scenario({k: v for k, v in doc.items() if k != "stress"}).stress is None
 
 
 def test_partial_drops_keep_the_other_defaults() -> None:
-    doc = scenario([instrument("X", "1")], [], stress={"lc": "2", "rlc": "1", "drops": {"a": "0.2"}})
+    doc = scenario(
+        [instrument("X", "1")], [], stress={"lc": "2", "rlc": "1", "drops": {"a": "0.2"}}
+    )
     s = parse_scenario(doc).stress
     assert s is not None and (s.drops.a, s.drops.b) == (D("0.2"), D("0.25"))
 
@@ -88,7 +101,11 @@ _DELETE = object()
         # the messages the brief names
         (["accounts", 1, "cash", "USD"], "12x", "accounts[1].cash.USD: not a decimal"),
         (["instruments", 0, "price"], _DELETE, "instruments[0]: missing key 'price'"),
-        (["accounts", 0, "positions", "XYZ.HK"], 10, "accounts[0].positions.XYZ.HK: unknown instrument"),
+        (
+            ["accounts", 0, "positions", "XYZ.HK"],
+            10,
+            "accounts[0].positions.XYZ.HK: unknown instrument",
+        ),
         (["accounts", 0, "cash", "EUR"], "5", "accounts[0].cash.EUR: no fx rate for EUR"),
         (["accounts", 2, "colour"], "red", "accounts[2].colour: unknown key"),
         # floats are never decimals; quantities are integers
@@ -96,14 +113,38 @@ _DELETE = object()
         (["instruments", 1, "price"], 100.0, "instruments[1].price: not a decimal"),
         (["instruments", 0, "haircut"], "NaN", "instruments[0].haircut: not a decimal"),
         (["fx", "USD"], "Infinity", "fx.USD: not a decimal"),
-        (["accounts", 0, "positions", "700.HK"], 2000.0, "accounts[0].positions.700.HK: not an integer"),
-        (["accounts", 0, "positions", "700.HK"], "2000", "accounts[0].positions.700.HK: not an integer"),
-        (["accounts", 0, "positions", "700.HK"], True, "accounts[0].positions.700.HK: not an integer"),
+        (
+            ["accounts", 0, "positions", "700.HK"],
+            2000.0,
+            "accounts[0].positions.700.HK: not an integer",
+        ),
+        (
+            ["accounts", 0, "positions", "700.HK"],
+            "2000",
+            "accounts[0].positions.700.HK: not an integer",
+        ),
+        (
+            ["accounts", 0, "positions", "700.HK"],
+            True,
+            "accounts[0].positions.700.HK: not an integer",
+        ),
         # places
-        (["instruments", 0, "price"], "400.0000001", "instruments[0].price: more than 6 decimal places"),
+        (
+            ["instruments", 0, "price"],
+            "400.0000001",
+            "instruments[0].price: more than 6 decimal places",
+        ),
         (["fx", "USD"], "7.812345678", "fx.USD: more than 8 decimal places"),
-        (["accounts", 0, "cash", "HKD"], "-500000.001", "accounts[0].cash.HKD: more than 2 decimal places"),
-        (["instruments", 0, "haircut"], "0.15001", "instruments[0].haircut: more than 4 decimal places"),
+        (
+            ["accounts", 0, "cash", "HKD"],
+            "-500000.001",
+            "accounts[0].cash.HKD: more than 2 decimal places",
+        ),
+        (
+            ["instruments", 0, "haircut"],
+            "0.15001",
+            "instruments[0].haircut: more than 4 decimal places",
+        ),
         # ranges and enumerations
         (["instruments", 0, "price"], "-1", "instruments[0].price: must not be negative"),
         (["fx", "USD"], "0", "fx.USD: must be positive"),
@@ -111,9 +152,21 @@ _DELETE = object()
         (["instruments", 0, "level"], 3, "instruments[0].level: must be 1, 2 or null"),
         (["instruments", 0, "level"], 1.0, "instruments[0].level: must be 1, 2 or null"),
         (["instruments", 0, "multiplier"], 0, "instruments[0].multiplier: must be positive"),
-        (["instruments", 0, "kind"], "bond", "instruments[0].kind: unknown kind 'bond' (one of stock, etf, warrant, option)"),
-        (["instruments", 0, "status"], "halted", "instruments[0].status: unknown status 'halted' (one of normal, suspended, long_suspended, delisted)"),
-        (["accounts", 0, "type"], "crypto", "accounts[0].type: unknown type 'crypto' (one of cash, margin, intraday)"),
+        (
+            ["instruments", 0, "kind"],
+            "bond",
+            "instruments[0].kind: unknown kind 'bond' (one of stock, etf, warrant, option)",
+        ),
+        (
+            ["instruments", 0, "status"],
+            "halted",
+            "instruments[0].status: unknown status 'halted' (one of normal, suspended, long_suspended, delisted)",
+        ),
+        (
+            ["accounts", 0, "type"],
+            "crypto",
+            "accounts[0].type: unknown type 'crypto' (one of cash, margin, intraday)",
+        ),
         (["accounts", 0, "credit_limit"], "-1", "accounts[0].credit_limit: must not be negative"),
         (["instruments", 2, "currency"], "EUR", "instruments[2].currency: no fx rate for EUR"),
         # structure
@@ -151,7 +204,9 @@ def test_bad_value_error_names_its_json_path(path: list, value: Any, message: st
         (("0.40", "0.35", "0.30", "-0.01"), "fm", "must not be negative"),
     ],
 )
-def test_margin_factor_order_error_names_the_factor(factors: tuple[str, ...], name: str, detail: str) -> None:
+def test_margin_factor_order_error_names_the_factor(
+    factors: tuple[str, ...], name: str, detail: str
+) -> None:
     # Arrange
     margin = dict(zip(("im", "mcm", "mm", "fm"), factors, strict=True))
     doc = scenario([instrument("X", "1", margin=margin)], [account("A1", "C1")])

@@ -79,7 +79,12 @@ def test_client_with_two_accounts_is_summed_across_them() -> None:
     assert r.buffer == D(481850)  # 50% × 1,000,000 − 18,150
     # Top 10: X leaves 61,000 − 60,000 = 1,000 -> stock shortfall 69,000, impact 60,000
     x, y = r.top10
-    assert (x.code, x.market_value, x.stock_shortfall, x.impact) == ("X", D(75000), D(69000), D(60000))
+    assert (x.code, x.market_value, x.stock_shortfall, x.impact) == (
+        "X",
+        D(75000),
+        D(69000),
+        D(60000),
+    )
     assert (x.elc_drop, x.concentration, x.result) == (D("0.069"), D("0.138"), "pass")
     # Y leaves 60,000 -> 10,000, impact 1,000; level 2 benchmark 30%: 0.01 / 0.3 = 0.033333
     assert (y.code, y.stock_shortfall, y.impact) == ("Y", D(10000), D(1000))
@@ -116,7 +121,8 @@ def test_top10_keeps_the_ten_largest_impacts_with_ties_by_code() -> None:
     # impact 1,000 (all tie); removing Z: 988,000, impact 5,000.
     codes = ["K", "B", "L", "A", "J", "C", "I", "D", "H", "E", "G", "F"]
     doc = scenario(
-        [instrument(c, "1000", haircut="0") for c in codes] + [instrument("Z", "5000", haircut="0")],
+        [instrument(c, "1000", haircut="0") for c in codes]
+        + [instrument("Z", "5000", haircut="0")],
         [
             account(
                 "A1",

@@ -31,7 +31,7 @@ def xlsx_response(request, page):
     from riskdesk.console.listing import FilterError
 
     try:
-        rows = page.export_rows(request.GET)
+        rows = page.export_rows(request.GET, request.user)
     except FilterError as exc:
         messages.error(request, str(exc))
         return redirect(request.path.rsplit("/", 1)[0] + "/")

@@ -104,13 +104,19 @@ class ListPage:
     actions: list[tuple[str, str, str | None]] = field(
         default_factory=list
     )  # (label, url name, perm)
+    # Narrows the rows to what this user's page shows (e.g. "waiting for me").
+    scope: Callable[[Any, QuerySet], QuerySet] | None = None
+    # A form around the table posting the ticked rows' ids: (label, url name, permission).
+    bulk_action: tuple[str, str, str] | None = None
 
     # --- query ---------------------------------------------------------------------------------
 
-    def filtered(self, params) -> tuple[QuerySet, dict, list[str]]:
-        """The queryset narrowed by the filters present in ``params``; also the active values
-        and any filter errors (a bad filter is reported, not silently ignored)."""
+    def filtered(self, params, user=None) -> tuple[QuerySet, dict, list[str]]:
+        """The queryset narrowed by the page's scope and the filters present in ``params``;
+        also the active values and any filter errors (a bad filter is reported, not ignored)."""
         qs = self.queryset()
+        if self.scope is not None:
+            qs = self.scope(user, qs)
         active, errors = {}, []
         for flt in self.filters:
             raw = (params.get(flt.param) or "").strip()
@@ -131,8 +137,8 @@ class ListPage:
             key, desc = self.default_sort.lstrip("-"), self.default_sort.startswith("-")
         return ("pk" if key == "id" else key), desc
 
-    def page(self, params) -> dict:
-        qs, active, errors = self.filtered(params)
+    def page(self, params, user=None) -> dict:
+        qs, active, errors = self.filtered(params, user)
         key, desc = self.sort_of(params)
         cursor = _decode(params.get("after")) or _decode(params.get("before"))
         backwards = bool(params.get("before")) and cursor is not None
@@ -161,8 +167,8 @@ class ListPage:
             "desc": desc,
         }
 
-    def export_rows(self, params):
-        qs, _active, errors = self.filtered(params)
+    def export_rows(self, params, user=None):
+        qs, _active, errors = self.filtered(params, user)
         if errors:
             raise FilterError(_("filters"), "; ".join(errors))
         key, desc = self.sort_of(params)
@@ -175,8 +181,12 @@ class ListPage:
     def list_view(self, request):
         if not request.user.has_perm(self.permission):
             raise PermissionDenied
-        page = self.page(request.GET)
+        page = self.page(request.GET, request.user)
+        bulk = None
+        if self.bulk_action and request.user.has_perm(self.bulk_action[2]):
+            bulk = {"label": self.bulk_action[0], "url": reverse(self.bulk_action[1])}
         context = {
+            "bulk": bulk,
             "page": self,
             "result": page,
             "filters": [{"f": f, "value": page["active"].get(f.param, "")} for f in self.filters],
@@ -206,7 +216,7 @@ class ListPage:
         cells = []
         for col in self.columns:
             value = row.get(col.key)
-            cell = {"value": value, "kind": col.kind, "col": col}
+            cell = {"value": value, "kind": col.kind, "col": col, "pk": row["pk"]}
             if col.choices is not None:
                 cell["display"] = col.choices.get(value, value)
             if col.currency_key:

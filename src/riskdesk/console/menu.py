@@ -67,7 +67,9 @@ MENU: tuple[Section, ...] = (
                     _soon(_("Credit groups"), "CR-9"),
                     _soon(_("Credit snapshots"), "CR-10"),
                     _soon(_("Batch change"), "CR-11"),
-                    _soon(_("Company credit"), "CR-5"),
+                    Entry(
+                        _("Company credit"), "CR-5", "credit:company", "credit.view_companycredit"
+                    ),
                 ),
             ),
             Group(
@@ -234,7 +236,12 @@ MENU: tuple[Section, ...] = (
                     _soon(_("Market management"), "PL-10"),
                     _soon(_("Fee configuration"), "PL-11"),
                     _soon(_("Risk parameters"), "PL-12"),
-                    _soon(_("Trading-day calendar"), "PL-8"),
+                    Entry(
+                        _("Trading-day calendar"),
+                        "PL-8",
+                        "calendars:days",
+                        "calendars.view_tradingday",
+                    ),
                     _soon(_("Tasks"), "PL-8"),
                 ),
             ),
@@ -255,8 +262,9 @@ MENU: tuple[Section, ...] = (
 )
 
 
-def visible_menu(user) -> list[dict]:
-    """The menu as this user sees it: built entries they may open are links; the rest greyed."""
+def visible_menu(user, path: str = "") -> list[dict]:
+    """The menu as this user sees it: built entries they may open are links; the rest greyed.
+    The section holding the current page is open."""
     sections = []
     for section in MENU:
         groups = []
@@ -278,7 +286,13 @@ def visible_menu(user) -> list[dict]:
                     }
                 )
             groups.append({"label": group.label, "entries": entries})
-        sections.append({"label": section.label, "groups": groups})
+        is_open = any(
+            path.startswith(e["url"])
+            for g in groups
+            for e in g["entries"]
+            if e["url"] and e["url"] != "/"
+        )
+        sections.append({"label": section.label, "groups": groups, "open": is_open})
     return sections
 
 
@@ -288,4 +302,7 @@ def menu_context(request) -> dict:
     from riskdesk.users.roles import ROLE_LABELS, role_of
 
     role = role_of(request.user)
-    return {"menu": visible_menu(request.user), "user_role_label": ROLE_LABELS.get(role, "")}
+    return {
+        "menu": visible_menu(request.user, request.path),
+        "user_role_label": ROLE_LABELS.get(role, ""),
+    }

@@ -79,6 +79,13 @@ def compute(
     ``checked`` runs ``arrays.check_bounds`` first (raises ``MagnitudeError`` on books too
     large for exact int64 arithmetic); pass False only when the book was checked already.
     """
+    return MarginArrays.from_buffer(compute_buffer(book, accounts, checked=checked))
+
+
+def compute_buffer(
+    book: BookArrays, accounts: np.ndarray | None = None, *, checked: bool = True
+) -> np.ndarray:
+    """Like ``compute``, returning the raw (15, n) int64 buffer (rows kernels.O_*)."""
     if checked:
         check_bounds(book)
     if accounts is None:
@@ -90,7 +97,7 @@ def compute(
         book.interest_receivable, book.trading_credit, book.credit_limit, book.has_credit_limit,
         out,
     )  # fmt: skip
-    return MarginArrays.from_buffer(out)
+    return out
 
 
 def figures(result: MarginArrays, k: int) -> AccountFigures:

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from riskdesk.engine import kernels as K
 from riskdesk.engine.arrays import BookArrays, check_bounds
 from riskdesk.engine.jit import thread_count
 from riskdesk.engine.kernels import RATIO_SCALE, client_collateral, stressed_shortfall
@@ -67,6 +68,32 @@ def _stressed(loan: np.ndarray, la: np.ndarray, x: Decimal) -> tuple[np.ndarray,
     return out, int(total)
 
 
+def instrument_rows(book: BookArrays) -> np.ndarray:
+    """The packed (n, 8) instrument table of the stress kernel (columns kernels.S_*)."""
+    ins = book.instruments
+    rows = np.zeros((len(ins), 8), dtype=np.int64)
+    rows[:, K.S_U2] = ins.unit2
+    rows[:, K.S_U1] = ins.unit1
+    rows[:, K.S_U0] = ins.unit0
+    rows[:, K.S_FRR] = ins.frr
+    rows[:, K.S_LEVEL] = ins.level
+    return rows
+
+
+def client_order(book: BookArrays, loan: np.ndarray, shortfall: np.ndarray) -> np.ndarray:
+    """Indebted clients by shortfall descending, then id (ST-7 list order).
+
+    Clients are taken in id order (the inverse of the ``client_rank`` permutation, no sort);
+    a stable sort on shortfall then keeps ids ascending among equal shortfalls.
+    """
+    by_id = np.empty(book.n_clients, dtype=np.int64)
+    by_id[book.client_rank] = np.arange(book.n_clients, dtype=np.int64)
+    short = by_id[shortfall[by_id] > 0]
+    short = short[np.argsort(-shortfall[short], kind="stable")]
+    rest = by_id[(loan[by_id] > 0) & (shortfall[by_id] == 0)]
+    return np.concatenate((short, rest))
+
+
 def compute(book: BookArrays, params: StressParams, *, checked: bool = True) -> StressArrays:
     """ST-7 for every client of ``book`` (only indebted clients count in mix and Top 10)."""
     elc_ = elc(params.lc, params.rlc)  # StressError before any work when ELC ≤ 0
@@ -86,8 +113,7 @@ def compute(book: BookArrays, params: StressParams, *, checked: bool = True) -> 
     touched = np.zeros((n_chunks, n_i), np.int64)
     client_collateral(
         n_chunks, book.client_offsets, book.client_accounts, book.pos_offsets, book.pos_instr,
-        book.pos_qty, book.cash_offsets, book.cash_ccy, book.cash, book.fx,
-        ins.unit2, ins.unit1, ins.unit0, ins.frr, ins.level,
+        book.pos_qty, book.cash_offsets, book.cash_ccy, book.cash, book.fx, instrument_rows(book),
         loan, la, impact_rows, mv_rows, held_rows, level_rows, scratch, mark, touched,
     )  # fmt: skip
     impact = impact_rows.sum(axis=0)
@@ -100,8 +126,7 @@ def compute(book: BookArrays, params: StressParams, *, checked: bool = True) -> 
     s30, _ = _stressed(loan, la, SHORTFALL_30)
     s50, _ = _stressed(loan, la, SHORTFALL_50)
     sx, at_drop_cents = _stressed(loan, la, x)
-    indebted = np.flatnonzero(loan > 0)
-    order = indebted[np.lexsort((book.client_rank[indebted], -shortfall[indebted]))]
+    order = client_order(book, loan, shortfall)
     candidates = np.flatnonzero(held)
     top = candidates[np.lexsort((ins.code_rank[candidates], -impact[candidates]))][:TOP_N]
     at_drop = from_cents(at_drop_cents)

@@ -137,7 +137,9 @@ def margin_accounts(
     accounts, pos_offsets, pos_instr, pos_qty, cash_offsets, cash_ccy, cash_amt, fx,
     rows, ir, tc, limit, has_limit, out,
 ):  # fmt: skip
-    """MC-1 figures of ``accounts`` into ``out[:, k]`` (rows O_*); one pass over positions.
+    """MC-1 figures of ``accounts`` into ``out[:, k]`` (rows O_*); one pass over positions:
+    mv = round(q × unit), long/short/excluded sums, req(L) = Σ round(|mv| × factor_L), then
+    ``derive``.
 
     ``rows`` is the packed instrument table (M_* columns): one cache line per position.
     """
@@ -190,47 +192,66 @@ def margin_accounts(
 
 @kernel
 def reprice_holders(
-    positions, pos_account, pos_qty, old2, old1, old0, new2, new1, new0, f, excluded,
-    ir, tc, limit, has_limit,
-    cash, long_mv, short_mv, excl, req, equity, lna, nar, loan, over, call, alert,
+    holder_acc, holder_pos, pos_qty, old2, old1, old0, new2, new1, new0, factors, excluded,
+    params, state,
 ):  # fmt: skip
-    for p in positions:
-        a = pos_account[p]
-        q = pos_qty[p]
+    """MC-1: re-screen the holders of one instrument after its unit value changed (old → new).
+
+    ``state`` is account-major (n, 16) with the O_* figure columns; ``params`` (n, 4) holds
+    interest receivable, trading credit, credit limit, has-limit. Each holding's market value
+    and requirement lines are recomputed at both prices and the differences added (exact).
+    """
+    for j in range(len(holder_pos)):
+        a = holder_acc[j]
+        q = pos_qty[holder_pos[j]]
         old = market_value_cents(q, old2, old1, old0)
         new = market_value_cents(q, new2, new1, new0)
         if q > 0:
-            long_mv[a] += new - old
+            state[a, O_LONG] += new - old
             if excluded:
-                excl[a] += new - old
+                state[a, O_EXCLUDED] += new - old
         elif q < 0:
-            short_mv[a] += new - old
+            state[a, O_SHORT] += new - old
         a_old = -old if old < 0 else old
         a_new = -new if new < 0 else new
         for level in range(4):
-            req[level, a] += factor_line(a_new, f[level]) - factor_line(a_old, f[level])
-        e, n, r, ln, o, c, al = derive(
-            cash[a], long_mv[a], short_mv[a], excl[a], req[1, a], req[2, a], req[3, a],
-            ir[a], tc[a], limit[a], has_limit[a],
+            state[a, O_IM + level] += factor_line(a_new, factors[level]) - factor_line(
+                a_old, factors[level]
+            )
+        equity, lna, nar, loan, over, call, alert = derive(
+            state[a, O_CASH], state[a, O_LONG], state[a, O_SHORT], state[a, O_EXCLUDED],
+            state[a, O_MCM], state[a, O_MM], state[a, O_FM],
+            params[a, 0], params[a, 1], params[a, 2], params[a, 3] != 0,
         )  # fmt: skip
-        equity[a] = e
-        lna[a] = n
-        nar[a] = r
-        loan[a] = ln
-        over[a] = o
-        call[a] = c
-        alert[a] = al
+        state[a, O_EQUITY] = equity
+        state[a, O_LNA] = lna
+        state[a, O_NAR] = nar
+        state[a, O_LOAN] = loan
+        state[a, O_OVER] = over
+        state[a, O_CALL] = call
+        state[a, O_ALERT] = alert
 
 
 # ---------------------------------------------------------------------- stress (ST-7)
 
 
+#: Columns of the packed instrument rows for the stress kernel.
+S_U2, S_U1, S_U0, S_FRR, S_LEVEL = range(5)
+
+
 @parallel_kernel
 def client_collateral(
     n_chunks, client_offsets, client_accounts, pos_offsets, pos_instr, pos_qty,
-    cash_offsets, cash_ccy, cash_amt, fx, unit2, unit1, unit0, frr, level,
+    cash_offsets, cash_ccy, cash_amt, fx, rows,
     o_loan, o_la, impact_rows, mv_rows, held_rows, level_rows, scratch, mark, touched,
 ):  # fmt: skip
+    """ST-7 in one pass over each client's positions (clients split into ``n_chunks``).
+
+    Per client: loan = max(−Σ cash, 0), la = Σ round(frr × mv) over long positions. For an
+    indebted client, la(c, s) is aggregated over its accounts (``scratch``/``mark``/``touched``)
+    and ``impact[s] += max(loan − la + la(c, s), 0) − max(loan − la, 0)`` is scattered into the
+    chunk's row, with the long market value per stock and per level (mix).
+    """
     n_clients = len(client_offsets) - 1
     for k in prange(n_chunks):
         lo = k * n_clients // n_chunks
@@ -246,8 +267,8 @@ def client_collateral(
                     q = pos_qty[p]
                     if q > 0:
                         i = pos_instr[p]
-                        mv = market_value_cents(q, unit2[i], unit1[i], unit0[i])
-                        la += factor_line(mv, frr[i])
+                        mv = market_value_cents(q, rows[i, S_U2], rows[i, S_U1], rows[i, S_U0])
+                        la += factor_line(mv, rows[i, S_FRR])
             loan = -cash if cash < 0 else 0
             o_loan[c] = loan
             o_la[c] = la
@@ -262,15 +283,15 @@ def client_collateral(
                     q = pos_qty[p]
                     if q > 0:
                         i = pos_instr[p]
-                        mv = market_value_cents(q, unit2[i], unit1[i], unit0[i])
+                        mv = market_value_cents(q, rows[i, S_U2], rows[i, S_U1], rows[i, S_U0])
                         if mark[k, i] != c + 1:
                             mark[k, i] = c + 1
                             scratch[k, i] = 0
                             touched[k, n_touched] = i
                             n_touched += 1
-                        scratch[k, i] += factor_line(mv, frr[i])
+                        scratch[k, i] += factor_line(mv, rows[i, S_FRR])
                         mv_rows[k, i] += mv
-                        level_rows[k, level[i]] += mv
+                        level_rows[k, rows[i, S_LEVEL]] += mv
             for t in range(n_touched):
                 i = touched[k, t]
                 v = base + scratch[k, i]
@@ -280,7 +301,8 @@ def client_collateral(
 
 @kernel
 def stressed_shortfall(loan, la, keep, out):
-    """``max(loan − min(loan, round(la × keep / 10⁶)), 0)`` per client, keep = (1 − x)×10⁶."""
+    """ST-7 ``shortfall_at(c, x) = max(loan − min(loan, round(la × keep / 10⁶)), 0)`` per
+    client, keep = (1 − x)×10⁶; returns the total."""
     total = 0
     for c in range(len(loan)):
         stressed = mul_div_round(la[c], keep, RATIO_SCALE)

@@ -207,7 +207,7 @@ def collateral_mix(clients: Iterable[ClientCollateral], levels: Mapping[str, int
 
 @exact
 def mix_shares(mix: Mix) -> tuple[Decimal, Decimal, Decimal]:
-    """Exact shares (level 1, level 2, other) of the total; all 0 when there is no collateral."""
+    """Exact shares (level 1, level 2, other) of the total; all 0 without collateral (ST-5)."""
     total = mix.total
     if total == ZERO:
         return (ZERO, ZERO, ZERO)

@@ -1,27 +1,22 @@
-"""Trading days of the markets the jobs run on (PL-8), from exchange-calendars.
+"""Trading days of the markets the jobs run on (PL-8), from the ``TradingDay`` table.
 
-Issue 3 replaces the source with the editable ``TradingDay`` table seeded from the same
-calendars; callers use only ``is_trading_day``.
+The table is seeded from exchange-calendars (XHKG, XNYS) and corrected through approval
+(riskdesk.calendars); callers use only ``is_trading_day``.
 """
 
+import logging
 from datetime import date
-from functools import lru_cache
 
-import exchange_calendars
-import pandas as pd
+from riskdesk.calendars import selectors
 
-MARKET_CALENDARS = {"HK": "XHKG", "US": "XNYS"}
-
-
-@lru_cache(maxsize=4)
-def _calendar(market: str):
-    return exchange_calendars.get_calendar(MARKET_CALENDARS[market])
+log = logging.getLogger(__name__)
 
 
 def is_trading_day(market: str, day: date) -> bool:
-    cal = _calendar(market)
-    ts = pd.Timestamp(day)
-    if ts < cal.first_session or ts > cal.last_session:
-        # Outside the calendar's range: weekdays count, so jobs never silently stop.
+    try:
+        return selectors.is_trading_day(market, day)
+    except selectors.CalendarError as exc:
+        # Outside the table: weekdays count, so jobs (the calendar's own extension among them)
+        # never silently stop.
+        log.warning("scheduler: %s; counting weekdays", exc)
         return day.weekday() < 5
-    return bool(cal.is_session(ts))

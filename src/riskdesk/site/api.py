@@ -79,6 +79,8 @@ def require(request, perm: str) -> None:
         raise Forbidden(f"your role may not do this (needs {perm})")
 
 
+from riskdesk.approvals.api import router as approvals_router  # noqa: E402
 from riskdesk.book.api import router as book_router  # noqa: E402
 
 api.add_router("/", book_router)
+api.add_router("/", approvals_router)

@@ -33,6 +33,9 @@ INSTALLED_APPS = [
     "riskdesk.book",
     "riskdesk.console",
     "riskdesk.jobs",
+    "riskdesk.approvals",
+    "riskdesk.credit",
+    "riskdesk.calendars",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +69,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "riskdesk.console.menu.menu_context",
+                "riskdesk.approvals.context.approvals_waiting",
             ],
         },
     },
@@ -129,12 +133,20 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# With an SMTP server named, mail goes out through it; without one (a demo), each message is
+# written as a file under $RISKDESK_HOME/mail so nothing is lost and nothing fails.
 EMAIL_BACKEND = os.environ.get(
-    "RISKDESK_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+    "RISKDESK_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("RISKDESK_SMTP_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
+EMAIL_FILE_PATH = HOME / "mail"
 EMAIL_HOST = os.environ.get("RISKDESK_SMTP_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("RISKDESK_SMTP_PORT", "1025"))
 DEFAULT_FROM_EMAIL = os.environ.get("RISKDESK_MAIL_FROM", "riskdesk@localhost")
+# Where links in e-mails point.
+RISKDESK_CONSOLE_URL = os.environ.get("RISKDESK_CONSOLE_URL", "http://127.0.0.1:8000")
 
 NINJA_PAGINATION_PER_PAGE = 100
 

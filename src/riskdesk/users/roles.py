@@ -32,19 +32,36 @@ VIEW_BOOK = [
     "book.view_bookevent",
 ]
 
+# Everyone reads the approval centre and the governed records with their history (PL-4).
+VIEW_GOVERNED = [
+    "approvals.view_changerequest",
+    "approvals.view_flow",
+    "credit.view_companycredit",
+    "calendars.view_tradingday",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    RISK_OFFICER: [*VIEW_BOOK, "book.export_rows"],
-    RISK_APPROVER: [*VIEW_BOOK, "book.export_rows"],
+    RISK_OFFICER: [
+        *VIEW_BOOK,
+        *VIEW_GOVERNED,
+        "book.export_rows",
+        "credit.change_companycredit",
+        "calendars.change_tradingday",
+    ],
+    RISK_APPROVER: [*VIEW_BOOK, *VIEW_GOVERNED, "book.export_rows"],
     CLEARING_OPERATOR: [
         *VIEW_BOOK,
+        *VIEW_GOVERNED,
         "book.export_rows",
         "book.post_event",
         "book.import_instruments",
     ],
-    AUDITOR: [*VIEW_BOOK, "book.export_rows"],
+    AUDITOR: [*VIEW_BOOK, *VIEW_GOVERNED, "book.export_rows"],
     ADMINISTRATOR: [
         *VIEW_BOOK,
+        *VIEW_GOVERNED,
         "book.export_rows",
+        "approvals.manage_flows",
         "book.post_event",
         "book.import_instruments",
         "users.manage_users",
