@@ -88,14 +88,14 @@ def company_figures() -> CompanyFigures:
     advanced = _debt_by_currency([Account.Type.CASH])
     currencies = [
         CurrencyFigures(
-            l.currency,
-            l.max_financing,
-            l.financing_warning,
-            used.get(l.currency, ZERO),
-            l.advance_warning,
-            advanced.get(l.currency, ZERO),
+            limit.currency,
+            limit.max_financing,
+            limit.financing_warning,
+            used.get(limit.currency, ZERO),
+            limit.advance_warning,
+            advanced.get(limit.currency, ZERO),
         )
-        for l in CompanyCurrencyLimit.objects.all()
+        for limit in CompanyCurrencyLimit.objects.all()
     ]
     return CompanyFigures(
         company.total_credit, approved_credit(), company.approved_warning, currencies
