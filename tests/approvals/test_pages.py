@@ -56,7 +56,7 @@ def test_approver_sees_count_and_detail_then_approves(client, users):
     detail = client.get(f"/approvals/requests/{change.pk}/").content.decode()
     assert (
         "Total financing credit" in detail
-        and "800000000.00" in detail
+        and "800,000,000.00" in detail
         and 'data-testid="approve"' in detail
     )
     client.post(f"/approvals/requests/{change.pk}/approve/", {"comment": "ok"})

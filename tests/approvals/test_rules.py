@@ -184,3 +184,13 @@ def test_bulk_approve_reports_each_item(users, company, book):
     results = bulk_approve(request_ids=[ok.pk, 999999], user=users["approver"])
     assert [(r.request_id, r.ok) for r in results] == [(ok.pk, True), (999999, False)]
     assert "no request #999999" in results[1].message
+
+
+def test_every_governed_model_keeps_stamped_history():
+    from riskdesk.approvals.governed import ChangeStamp
+    from riskdesk.approvals.selectors import governed_models
+
+    models = governed_models()
+    assert {m._meta.label for m in models} >= {"credit.CompanyCredit", "credit.CompanyCurrencyLimit", "approvals.Flow"}
+    for model in models:
+        assert issubclass(model.history.model, ChangeStamp), model

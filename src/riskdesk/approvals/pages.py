@@ -174,6 +174,12 @@ def flows(request):
     )
 
 
+@requires(VIEW)
+def changes(request):
+    """Change records of every governed table (PL-4), newest first."""
+    return render(request, "approvals/changes.html", {"history": selectors.history_rows(*selectors.governed_models())})
+
+
 @requires("approvals.manage_flows")
 def flow_edit(request, key):
     from riskdesk.approvals.flow_admin import FlowForm, save_flow
@@ -199,5 +205,6 @@ urlpatterns = [
     ],
     path("bulk-approve/", bulk_approve, name="bulk-approve"),
     path("flows/", flows, name="flows"),
+    path("changes/", changes, name="changes"),
     path("flows/<str:key>/", flow_edit, name="flow-edit"),
 ]

@@ -52,6 +52,15 @@ class HistoryRow:
     seed_reason: str
 
 
+def governed_models() -> list:
+    """Every model that only an approval may change."""
+    from django.apps import apps
+
+    from riskdesk.approvals.governed import GovernedModel
+
+    return [m for m in apps.get_models() if issubclass(m, GovernedModel)]
+
+
 def history_rows(*models_or_querysets, limit: int = 200) -> list[HistoryRow]:
     """The change records (变更记录, PL-4) of governed rows, newest first: who, when, each field
     old → new, and the request that caused it."""

@@ -42,7 +42,8 @@ class Column:
 
 @dataclass(frozen=True)
 class Filter:
-    """One filter field. ``kind``: exact, prefix, contains, choice, min, max, date_from, date_to."""
+    """One filter field. ``kind``: exact, prefix, contains, choice, min, max, date_from, date_to
+    (on a date-time: its local date), day_from, day_to (on a plain date)."""
 
     key: str
     label: str
@@ -65,6 +66,8 @@ class Filter:
             "max": "__lte",
             "date_from": "__date__gte",
             "date_to": "__date__lte",
+            "day_from": "__gte",
+            "day_to": "__lte",
         }[self.kind]
         value: Any = raw
         if self.kind in ("min", "max"):
@@ -72,7 +75,7 @@ class Filter:
                 value = Decimal(raw)
             except InvalidOperation:
                 raise FilterError(self.label, _("not a number")) from None
-        elif self.kind in ("date_from", "date_to"):
+        elif self.kind in ("date_from", "date_to", "day_from", "day_to"):
             try:
                 value = date.fromisoformat(raw)
             except ValueError:

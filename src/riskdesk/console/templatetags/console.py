@@ -2,6 +2,7 @@
 trimmed, negatives marked; dates in the console's time zone."""
 
 from datetime import date, datetime
+from datetime import time as dt_time
 from decimal import Decimal
 
 from django import template
@@ -17,6 +18,19 @@ def amount(value):
     if value is None or value == "":
         return ""
     return floatformat(value, "2g")
+
+
+@register.filter
+def figure(value):
+    """A JSON value of a change request: decimal strings as amounts, anything else as is."""
+    if isinstance(value, str):
+        try:
+            number = Decimal(value)
+        except ArithmeticError:
+            return value
+        if number.is_finite() and -number.as_tuple().exponent == 2:
+            return amount(number)
+    return "—" if value is None else value
 
 
 @register.filter
@@ -59,6 +73,8 @@ def cell(c):
         text = formats.date_format(timezone.localtime(value), "Y-m-d H:i:s")
     elif kind == "date" and isinstance(value, date):
         text = value.isoformat()
+    elif kind == "time" and isinstance(value, dt_time):
+        text = value.strftime("%H:%M")
     else:
         text = str(value)
     neg = kind in ("amount", "quantity") and isinstance(value, int | Decimal) and value < 0
