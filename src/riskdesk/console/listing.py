@@ -248,7 +248,12 @@ def _seek(key: str, desc: bool, cursor: dict) -> Q:
     if key == "pk":
         return Q(**{f"pk__{op}": cursor["id"]})
     value = cursor["v"]
-    return Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": cursor["id"]})
+    # The leading range on the sort key alone lets the database walk its index from the cursor;
+    # "key > v OR (key = v AND id > i)" on its own makes SQLite scan from the start.
+    bound = "lte" if desc else "gte"
+    return Q(**{f"{key}__{bound}": value}) & (
+        Q(**{f"{key}__{op}": value}) | Q(**{f"pk__{op}": cursor["id"]})
+    )
 
 
 def _encode(key: str, row: dict) -> str:
