@@ -83,3 +83,38 @@ def test_serve_answers_and_the_api_reads_an_account(tmp_path):
     finally:
         web.terminate()
         web.wait(timeout=10)
+
+
+def test_serve_runs_web_worker_and_scheduler_and_sigint_stops_all(tmp_path):
+    """`make run`'s last step: one command, three processes, Ctrl-C (SIGINT) stops them all."""
+    import signal
+    import socket
+    import time
+
+    riskdesk(tmp_path, "migrate")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["RISKDESK_HOME"] = str(tmp_path)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "riskdesk", "serve", "--port", str(port)], env=env
+    )
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        children = subprocess.run(
+            ["pgrep", "-P", str(serve.pid)], capture_output=True, text=True
+        ).stdout.split()
+        assert len(children) == 3  # web, worker, scheduler
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(timeout=20) == 0
+        for pid in children:
+            assert subprocess.run(["kill", "-0", pid], capture_output=True).returncode != 0, pid
+    finally:
+        if serve.poll() is None:
+            serve.kill()

@@ -144,17 +144,21 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
-    try:
-        while True:
-            for name, proc in procs.items():
-                if proc.poll() is not None:
-                    console.print(f"[red]{name} exited with {proc.returncode}; stopping[/red]")
-                    stop()
-                    raise typer.Exit(1)
-            time.sleep(0.5)
-    except KeyboardInterrupt:
+    def on_signal(*_args):
         stop()
+        sys.exit(0)
+
+    # Explicit handlers: a shell starting us in the background ignores SIGINT, and Python then
+    # raises no KeyboardInterrupt; Ctrl-C, kill -INT and kill -TERM must all stop the three.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while True:
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                console.print(f"[red]{name} exited with {proc.returncode}; stopping[/red]")
+                stop()
+                raise typer.Exit(1)
+        time.sleep(0.5)
 
 
 if __name__ == "__main__":

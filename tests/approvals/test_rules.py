@@ -173,7 +173,7 @@ def test_history_row_names_who_when_before_after_and_the_request(users, company)
     assert latest.change_request_id == request.pk
     rows = history_rows(CompanyCredit)
     assert rows[0].request_id == request.pk
-    assert ("total_credit", Decimal("0.00"), Decimal("750.00")) in rows[0].changes
+    assert ("total financing credit", Decimal("0.00"), Decimal("750.00")) in rows[0].changes
     assert rows[-1].seed_reason == "initial set-up"
 
 
@@ -191,6 +191,10 @@ def test_every_governed_model_keeps_stamped_history():
     from riskdesk.approvals.selectors import governed_models
 
     models = governed_models()
-    assert {m._meta.label for m in models} >= {"credit.CompanyCredit", "credit.CompanyCurrencyLimit", "approvals.Flow"}
+    assert {m._meta.label for m in models} >= {
+        "credit.CompanyCredit",
+        "credit.CompanyCurrencyLimit",
+        "approvals.Flow",
+    }
     for model in models:
         assert issubclass(model.history.model, ChangeStamp), model

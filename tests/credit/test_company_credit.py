@@ -18,8 +18,12 @@ def immediate_tasks(settings):
 
 
 def set_limits(users, **payload):
-    request = services.submit(flow="credit.company_limit", target=CompanyCredit.objects.get(pk=1),
-                              payload=payload, maker=users["officer"])
+    request = services.submit(
+        flow="credit.company_limit",
+        target=CompanyCredit.objects.get(pk=1),
+        payload=payload,
+        maker=users["officer"],
+    )
     services.approve(request_id=request.pk, user=users["approver"])
 
 
@@ -37,14 +41,29 @@ def test_used_financing_and_advances_come_from_debit_balances(book, post, users)
     post("trade_fill", account="M9", instrument="700.HK", side="buy", quantity=100, price="400")
     closed.status = "closed"
     closed.save()
-    set_limits(users, **{"HKD.max_financing": "1000000", "HKD.financing_warning": "750000",
-                         "HKD.advance_warning": "50000", "USD.max_financing": "1500", "total_credit": "5000000"})
+    set_limits(
+        users,
+        **{
+            "HKD.max_financing": "1000000",
+            "HKD.financing_warning": "750000",
+            "HKD.advance_warning": "50000",
+            "USD.max_financing": "1500",
+            "total_credit": "5000000",
+        },
+    )
     figures = company_figures()
     hkd, usd = figures.currencies
-    assert (hkd.currency, hkd.used_financing, hkd.advanced) == ("HKD", Decimal("800000.00"), Decimal("40000.00"))
-    assert hkd.financing_alert == "warning"      # 800,000 ≥ 750,000 and ≤ 1,000,000
-    assert hkd.advance_alert == "ok"             # 40,000 < 50,000
-    assert (usd.used_financing, usd.financing_alert) == (Decimal("2000.00"), "over")  # 2,000 > 1,500
+    assert (hkd.currency, hkd.used_financing, hkd.advanced) == (
+        "HKD",
+        Decimal("800000.00"),
+        Decimal("40000.00"),
+    )
+    assert hkd.financing_alert == "warning"  # 800,000 ≥ 750,000 and ≤ 1,000,000
+    assert hkd.advance_alert == "ok"  # 40,000 < 50,000
+    assert (usd.used_financing, usd.financing_alert) == (
+        Decimal("2000.00"),
+        "over",
+    )  # 2,000 > 1,500
     assert figures.remaining == Decimal("5000000.00")  # no client credit approved yet
     assert figures.alerts == ["HKD financing", "USD financing"]
 

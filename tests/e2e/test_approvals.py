@@ -42,7 +42,9 @@ def test_company_credit_change_goes_through_approval(login, live_server):
     expect(page.get_by_test_id("cannot-approve")).to_contain_text("maker")
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     response = page.request.post(
-        f"/approvals/requests/{request_id}/approve/", headers={"X-CSRFToken": csrf}, form={"comment": "self"}
+        f"/approvals/requests/{request_id}/approve/",
+        headers={"X-CSRFToken": csrf},
+        form={"comment": "self"},
     )
     assert response.ok  # redirected back to the request, which says why
     expect(page.locator("main")).to_be_visible()
@@ -69,5 +71,7 @@ def test_company_credit_change_goes_through_approval(login, live_server):
     expect(page.get_by_test_id("last-request")).to_have_text(f"#{request_id}")
     history = page.get_by_test_id("history")
     expect(history.locator("tbody tr").first).to_contain_text(f"#{request_id}")
-    expect(history.locator("tbody tr").first).to_contain_text("total_credit: 0.00 → 900,000,000.00")
+    expect(history.locator("tbody tr").first).to_contain_text(
+        "total financing credit: 0.00 → 900,000,000.00"
+    )
     expect(page.get_by_test_id("approvals-waiting")).to_contain_text("0")

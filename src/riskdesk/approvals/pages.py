@@ -12,6 +12,7 @@ from riskdesk.approvals.models import Action, ChangeRequest, Flow, FlowRoute, Fl
 from riskdesk.approvals.registry import REGISTRY
 from riskdesk.console.listing import Column, Filter, ListPage
 from riskdesk.users.permissions import requires
+from riskdesk.users.roles import ROLE_LABELS
 
 STATUSES = dict(ChangeRequest.Status.choices)
 VIEW = "approvals.view_changerequest"
@@ -25,7 +26,7 @@ def _columns():
         Column("maker__username", _("Maker")),
         Column("created_at", _("Submitted"), kind="datetime", sortable=True),
         Column("status", _("Status"), choices=STATUSES),
-        Column("current_role", _("Waiting for")),
+        Column("current_role", _("Waiting for"), choices=ROLE_LABELS),
         Column("note", _("Note")),
     ]
 
@@ -101,6 +102,7 @@ def detail(request, pk):
         steps.append(
             {
                 **step,
+                "role_label": ROLE_LABELS.get(step["role"], step["role"]),
                 "number": i + 1,
                 "approvals_given": approvals,
                 "current": change.status == "pending" and change.step == i,
@@ -177,7 +179,11 @@ def flows(request):
 @requires(VIEW)
 def changes(request):
     """Change records of every governed table (PL-4), newest first."""
-    return render(request, "approvals/changes.html", {"history": selectors.history_rows(*selectors.governed_models())})
+    return render(
+        request,
+        "approvals/changes.html",
+        {"history": selectors.history_rows(*selectors.governed_models())},
+    )
 
 
 @requires("approvals.manage_flows")

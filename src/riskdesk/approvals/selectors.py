@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Exists, OuterRef, QuerySet
 
 from riskdesk.approvals.models import Action, ChangeRequest
@@ -61,6 +62,13 @@ def governed_models() -> list:
     return [m for m in apps.get_models() if issubclass(m, GovernedModel)]
 
 
+def _label(record, field: str) -> str:
+    try:
+        return str(record.instance_type._meta.get_field(field).verbose_name)
+    except FieldDoesNotExist:  # a field that no longer exists keeps its name
+        return field
+
+
 def history_rows(*models_or_querysets, limit: int = 200) -> list[HistoryRow]:
     """The change records (变更记录, PL-4) of governed rows, newest first: who, when, each field
     old → new, and the request that caused it."""
@@ -76,10 +84,10 @@ def history_rows(*models_or_querysets, limit: int = 200) -> list[HistoryRow]:
             changes = []
             if prev is not None:
                 delta = rec.diff_against(prev)
-                changes = [(c.field, c.old, c.new) for c in delta.changes]
+                changes = [(_label(rec, c.field), c.old, c.new) for c in delta.changes]
             else:
                 changes = [
-                    (f.attname, None, getattr(rec, f.attname))
+                    (str(f.verbose_name), None, getattr(rec, f.attname))
                     for f in rec.instance_type._meta.concrete_fields
                     if f.attname not in ("id",)
                 ]

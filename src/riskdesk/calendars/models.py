@@ -10,6 +10,7 @@ from datetime import time
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from riskdesk.approvals.governed import GovernedModel, governed_history
 
@@ -30,7 +31,8 @@ class TradingDay(GovernedModel):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         HALF_DAY = "half_day", _("Half day")
-        CLOSED = "closed", _("Closed")
+        # "Closed" alone is an account's status (注销); a market day that does not trade is 休市.
+        CLOSED = "closed", pgettext_lazy("trading day", "Closed")
 
     class Source(models.TextChoices):
         EXCHANGE = "exchange-calendars", _("exchange-calendars")

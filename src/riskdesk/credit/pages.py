@@ -1,6 +1,7 @@
 """Company credit (CR-5): the settings with what the book uses now; edit → approval."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -23,6 +24,7 @@ def company(request):
         "credit/company.html",
         {
             "figures": company_figures(),
+            "base_currency": settings.RISKDESK_BASE_CURRENCY,
             "pending": approvals.pending_change(FLOW, "company"),
             "last": approvals.last_request(FLOW, "company"),
             "can_edit": request.user.has_perm(CompanyLimit.submit_permission),
