@@ -19,6 +19,20 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def tasks_run_at_commit(request):
+    """Background tasks (approval e-mails, scheduled jobs) run in the test process when the
+    transaction commits, instead of waiting for a worker; mail goes to memory unless a test
+    points it at its own SMTP server."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        yield  # the engine's tests run without Django
+        return
+    settings = request.getfixturevalue("settings")
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    yield
+
+
 @pytest.fixture
 def users(db):
     from django.contrib.auth import get_user_model

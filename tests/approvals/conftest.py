@@ -1,13 +1,6 @@
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def immediate_tasks(settings):
-    """Notification tasks run at commit in the test process instead of a separate worker."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-
-
 @pytest.fixture
 def company():
     from riskdesk.credit.models import CompanyCredit

@@ -11,12 +11,6 @@ from riskdesk.credit.selectors import company_figures
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def immediate_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-
-
 def set_limits(users, **payload):
     request = services.submit(
         flow="credit.company_limit",

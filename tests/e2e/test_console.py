@@ -104,7 +104,7 @@ def test_auditor_opens_every_built_page_from_the_menu(login, live_server):
     for section, label in built:
         link = nav.get_by_role("link", name=label, exact=True)
         if not link.is_visible():
-            nav.locator("summary", has_text=section).first.click()
+            nav.locator("summary").filter(has_text=re.compile(f"^{re.escape(section)}$")).click()
         with page.expect_navigation() as navigation:
             link.click()
         assert navigation.value.status == 200, label

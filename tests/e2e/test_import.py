@@ -7,22 +7,13 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.e2e
-
-HEADER = (
-    "code",
-    "name",
-    "market",
-    "kind",
-    "currency",
-    "lot_size",
-    "status",
-    "multiplier",
-    "underlying",
-    "strike",
-    "expiry",
-    "option_type",
+from tests.console.test_imports import (
+    HEADER as HEADER_LIST,  # the template's columns, written out once
 )
+
+HEADER = tuple(HEADER_LIST)
+
+pytestmark = pytest.mark.e2e
 
 
 def test_batch_import_with_a_bad_row_then_fixed(login, live_server, tmp_path):

@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from riskdesk.approvals import selectors, services
@@ -109,6 +110,39 @@ def list_requests(request, filters: Query[ListFilters]):
 def read_request(request, request_id: int):
     require(request, "approvals.view_changerequest")
     return _out(get_object_or_404(ChangeRequest.objects.select_related("maker"), pk=request_id))
+
+
+def submit_change(request, *, flow: str, target, payload: dict, note: str = ""):
+    """The one answer of every endpoint that proposes a change (PL-3): 201 with the request as
+    ``GET /approvals/{id}`` shows it; 422 naming the refused field; 403 when the role may not
+    submit; 409 with ``request_id`` when another pending request is in the way."""
+    try:
+        change = services.submit(
+            flow=flow, target=target, payload=payload, maker=request.user, note=note
+        )
+    except ValidationError as exc:
+        field, reason = services.first_error(exc)
+        return Status(422, {"field": field, "reason": reason, "request_id": None})
+    except services.ApprovalError as exc:
+        status = 403 if exc.field == "maker" else 409 if exc.existing is not None else 422
+        return Status(
+            status,
+            {
+                "field": exc.field,
+                "reason": str(exc),
+                "request_id": exc.existing.pk if exc.existing else None,
+            },
+        )
+    return Status(201, _out(ChangeRequest.objects.select_related("maker").get(pk=change.pk)))
+
+
+class ErrorOut(Schema):
+    field: str
+    reason: str
+    request_id: int | None = None
+
+
+SUBMIT_RESPONSES = {201: RequestOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 def _act(request, request_id: int, verb: str, body: CommentIn):

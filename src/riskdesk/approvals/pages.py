@@ -85,16 +85,29 @@ def detail(request, pk):
     change = get_object_or_404(ChangeRequest.objects.select_related("maker"), pk=pk)
     handler = REGISTRY.get(change.flow)
     labels = handler.field_labels if handler else {}
-    fields = [
-        {
-            "key": k,
-            "label": labels.get(k, k),
-            "before": change.before.get(k),
-            "after": change.payload.get(k),
-            "changed": change.before.get(k) != change.payload.get(k),
-        }
-        for k in dict.fromkeys([*change.before, *change.payload])
-    ]
+    fields, tables = [], []
+    for k in dict.fromkeys([*change.before, *change.payload]):
+        before, after = change.before.get(k), change.payload.get(k)
+        if isinstance(after, list) and after and all(isinstance(row, dict) for row in after):
+            # A batch: one table row per proposed record.
+            columns = list(dict.fromkeys(c for row in after for c in row))
+            tables.append(
+                {
+                    "label": labels.get(k, k),
+                    "columns": columns,
+                    "rows": [[row.get(c) for c in columns] for row in after],
+                }
+            )
+            continue
+        fields.append(
+            {
+                "key": k,
+                "label": labels.get(k, k),
+                "before": before,
+                "after": after,
+                "changed": before != after,
+            }
+        )
     actions = list(change.actions.select_related("actor"))
     steps = []
     for i, step in enumerate(change.steps):
@@ -115,6 +128,7 @@ def detail(request, pk):
         {
             "change": change,
             "fields": fields,
+            "tables": tables,
             "steps": steps,
             "actions": actions,
             "cannot_approve": services.can_approve(change, request.user),

@@ -37,6 +37,14 @@ class ApprovalError(Exception):
         self.existing = existing
 
 
+def first_error(exc: ValidationError) -> tuple[str, str]:
+    """The first (field, reason) of a ValidationError, for API bodies, import rows and forms."""
+    if hasattr(exc, "error_dict"):
+        field, errors = next(iter(exc.message_dict.items()))
+        return field, "; ".join(errors)
+    return "payload", "; ".join(exc.messages)
+
+
 def route_for(flow_key: str, values: dict[str, Decimal]) -> list[dict]:
     """The steps of the first route whose condition holds (the default route otherwise)."""
     flow = Flow.objects.filter(key=flow_key).prefetch_related("routes__steps").first()

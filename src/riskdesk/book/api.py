@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from riskdesk.book import schemas, selectors, services
+from riskdesk.book import extensions, schemas, selectors, services
 from riskdesk.book.models import Account, BookEvent
 from riskdesk.engine.money import fmt_amount
 from riskdesk.site.api import require
@@ -110,6 +110,10 @@ class AccountOut(Schema):
     short_mv_base: str
     equity_base: str
     unpriced: list[str]
+    margin: dict[str, Any] | None = Field(
+        None,
+        description="Margin figures (MR-6): IM requirement, buying power, ratio used per position",
+    )
 
 
 def _s(value: Decimal | None) -> str | None:
@@ -163,4 +167,5 @@ def read_account(request, number: str):
         "short_mv_base": fmt_amount(view.short_mv_base),
         "equity_base": fmt_amount(view.equity_base),
         "unpriced": view.unpriced,
+        **extensions.account_api_fields(account),
     }

@@ -5,6 +5,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from riskdesk.book import (
+    extensions,
     imports,  # noqa: F401  (registers the instrument import)
     selectors,
 )
@@ -203,7 +204,10 @@ def account_detail(request, number):
     account = get_object_or_404(Account.objects.select_related("client"), number=number)
     view = selectors.account_view(account)
     recent = account.cash_entries.order_by("-id")[:20]
-    return render(request, "book/account_detail.html", {"view": view, "recent": recent})
+    panels = extensions.account_panels(request, account)
+    return render(
+        request, "book/account_detail.html", {"view": view, "recent": recent, "panels": panels}
+    )
 
 
 @requires("book.view_client", "book.view_account")

@@ -2,14 +2,13 @@
 with its pending change and change records, and the edit form that submits for approval."""
 
 from django import forms
-from django.contrib import messages
 from django.db.models.functions import ExtractIsoWeekDay
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from riskdesk.approvals import selectors as approvals
-from riskdesk.approvals import services
+from riskdesk.approvals.forms import submit_from_form
 from riskdesk.calendars import selectors
 from riskdesk.calendars.flows import TradingDayChange
 from riskdesk.calendars.models import TradingDay
@@ -116,20 +115,11 @@ def day_edit(request, pk):
             "close_time": data["close_time"].strftime("%H:%M") if data["close_time"] else None,
             "note": data["note"],
         }
-        try:
-            change = services.submit(
-                flow=FLOW, target=target, payload=payload, maker=request.user, note=data["note"]
-            )
-        except services.ApprovalError as exc:
-            form.add_error(None, str(exc))
-        except forms.ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            messages.success(
-                request, _("Request #%(n)s submitted for approval.") % {"n": change.pk}
-            )
-            return redirect("approvals:detail", pk=change.pk)
+        response = submit_from_form(
+            request, form, flow=FLOW, target=target, payload=payload, note=data["note"]
+        )
+        if response is not None:
+            return response
     return render(
         request,
         "calendars/day_edit.html",

@@ -206,6 +206,47 @@ def apply_batch(spec: ImportSpec, rows: list[dict], *, user) -> tuple[list[dict]
     return checked, result
 
 
+# --- imports that become change requests (PL-5) --------------------------------------------------
+
+
+def row_error(exc) -> "RowError":
+    """A flow's ValidationError as the row's error: "field: reason"."""
+    from riskdesk.approvals.services import first_error
+
+    field, reason = first_error(exc)
+    return RowError(f"{field}: {reason}")
+
+
+def submit_for_approval(*, flow: str, target, payload: dict, user, note: str = ""):
+    """Submit the batch as a change request; a refusal of the batch as a whole (the role, a
+    request submitted meanwhile, a stale row) is shown on the preview and nothing is submitted."""
+    from django.core.exceptions import ValidationError
+
+    from riskdesk.approvals import services
+
+    try:
+        return services.submit(flow=flow, target=target, payload=payload, maker=user, note=note)
+    except services.ApprovalError as exc:
+        raise ImportFileError(str(exc)) from None
+    except ValidationError as exc:
+        field, reason = services.first_error(exc)
+        raise ImportFileError(f"{field}: {reason}") from None
+
+
+def submitted(request_ids: list[int], rows: int) -> dict:
+    """An import's result when it became requests: where to go, and what to say."""
+    from django.urls import reverse
+
+    numbers = ", ".join(f"#{n}" for n in request_ids)
+    return {
+        "requests": request_ids,
+        "rows": rows,
+        "message": _("Request %(n)s submitted for approval: %(rows)s rows.")
+        % {"n": numbers, "rows": rows},
+        "redirect": reverse("approvals:detail", args=[request_ids[0]]),
+    }
+
+
 # --- the template -------------------------------------------------------------------------------
 
 

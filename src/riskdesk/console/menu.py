@@ -128,17 +128,36 @@ MENU: tuple[Section, ...] = (
             Group(
                 _("Stock margin"),
                 (
-                    _soon(_("Long stock margin"), "MR-1"),
-                    _soon(_("Intraday real-time margin"), "MR-2"),
-                    _soon(_("Setting records"), "MR-3"),
-                    _soon(_("Short margin"), "MR-4"),
+                    Entry(
+                        _("Long stock margin"), "MR-1", "margin:stock", "margin.view_stockmargin"
+                    ),
+                    Entry(
+                        _("Intraday real-time margin"),
+                        "MR-2",
+                        "margin:intraday",
+                        "margin.view_intradaymargin",
+                    ),
+                    Entry(
+                        _("Setting records"), "MR-3", "margin:settings", "margin.view_marginsetting"
+                    ),
+                    Entry(_("Short margin"), "MR-4", "margin:short", "margin.view_shortmargin"),
                 ),
             ),
             Group(
                 _("Client margin"),
                 (
-                    _soon(_("Client long margin"), "MR-5"),
-                    _soon(_("Client short margin"), "MR-5"),
+                    Entry(
+                        _("Client long margin"),
+                        "MR-5",
+                        "margin:client-long",
+                        "margin.view_clientmarginrule",
+                    ),
+                    Entry(
+                        _("Client short margin"),
+                        "MR-5",
+                        "margin:client-short",
+                        "margin.view_clientmarginrule",
+                    ),
                 ),
             ),
         ),
@@ -179,7 +198,9 @@ MENU: tuple[Section, ...] = (
                 _("Lists"),
                 (
                     _soon(_("Blacklist"), "LS-1"),
-                    _soon(_("Client groups"), "LS-2"),
+                    Entry(
+                        _("Client groups"), "LS-2", "lists:client-groups", "lists.view_clientgroup"
+                    ),
                 ),
             ),
         ),
@@ -236,6 +257,9 @@ MENU: tuple[Section, ...] = (
                     _soon(_("Market management"), "PL-10"),
                     _soon(_("Fee configuration"), "PL-11"),
                     _soon(_("Risk parameters"), "PL-12"),
+                    Entry(
+                        _("Stock groups"), "PL-12", "margin:stock-groups", "margin.view_stockgroup"
+                    ),
                     Entry(
                         _("Trading-day calendar"),
                         "PL-8",

@@ -72,7 +72,11 @@ def import_preview(request, batch_id):
             batch.save(update_fields=["status"])
             messages.info(request, _("Batch discarded; nothing was applied."))
             return redirect("import-upload", key=spec.key)
-        checked, result = imports.apply_batch(spec, batch.rows, user=request.user)
+        try:
+            checked, result = imports.apply_batch(spec, batch.rows, user=request.user)
+        except imports.ImportFileError as exc:  # the batch as a whole was refused on confirmation
+            messages.error(request, str(exc))
+            return redirect("import-preview", batch_id=batch.id)
         batch.rows = checked
         if result is None:
             batch.save(update_fields=["rows"])
@@ -84,8 +88,10 @@ def import_preview(request, batch_id):
             batch.result = result
             batch.applied_at = timezone.now()
             batch.save()
-            messages.success(request, _("Applied %(n)s rows.") % {"n": len(checked)})
-            return redirect(spec.done_url)
+            messages.success(
+                request, result.get("message") or _("Applied %(n)s rows.") % {"n": len(checked)}
+            )
+            return redirect(result.get("redirect") or spec.done_url)
     fields = [f.key for f in spec.fields]
     return render(
         request,

@@ -2,13 +2,12 @@
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from riskdesk.approvals import selectors as approvals
-from riskdesk.approvals import services
+from riskdesk.approvals.forms import submit_from_form
 from riskdesk.credit.flows import LIMIT_FIELDS, CompanyLimit
 from riskdesk.credit.models import CompanyCredit, CompanyCurrencyLimit
 from riskdesk.credit.selectors import company_figures
@@ -59,24 +58,11 @@ def company_edit(request):
     form = CompanyForm(request.POST or None, values=values, labels=handler.field_labels)
     if request.method == "POST" and form.is_valid():
         payload = {k: str(v) for k, v in form.cleaned_data.items() if k != "note"}
-        try:
-            change = services.submit(
-                flow=FLOW,
-                target=target,
-                payload=payload,
-                maker=request.user,
-                note=form.cleaned_data["note"],
-            )
-        except services.ApprovalError as exc:
-            form.add_error(None, str(exc))
-        except forms.ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            messages.success(
-                request, _("Request #%(n)s submitted for approval.") % {"n": change.pk}
-            )
-            return redirect("approvals:detail", pk=change.pk)
+        response = submit_from_form(
+            request, form, flow=FLOW, target=target, payload=payload, note=form.cleaned_data["note"]
+        )
+        if response is not None:
+            return response
     return render(
         request,
         "credit/company_edit.html",

@@ -41,6 +41,7 @@ def demo(
     from django.db import DatabaseError, transaction
 
     from riskdesk.demo.generator import DemoError, book_contents, build_demo, ensure_empty_book
+    from riskdesk.demo.margin import seed_margin
     from riskdesk.users.demo import DEMO_PASSWORD, DEMO_USERS, create_demo_users
 
     console = Console()
@@ -71,6 +72,7 @@ def demo(
             with transaction.atomic():
                 users = create_demo_users()
                 summary = build_demo(clients=clients, seed=seed, progress=progress)
+                margin = seed_margin(seed=seed)
     except DemoError as exc:
         raise _fail(f"riskdesk demo: {exc}") from None
     except DatabaseError as exc:
@@ -83,6 +85,8 @@ def demo(
     for name, count in summary.rows().items():
         rows.add_row(name.replace("_", " "), f"{count:,}")
     rows.add_row("of which options", f"{summary.options:,}")
+    for name, count in margin.items():
+        rows.add_row(name, f"{count:,}")
     console.print(rows)
     console.print(f"Built in {summary.seconds:.1f} s.")
 

@@ -84,3 +84,11 @@ from riskdesk.book.api import router as book_router  # noqa: E402
 
 api.add_router("/", book_router)
 api.add_router("/", approvals_router)
+
+from riskdesk.margin.api_rules import router as margin_rules_router  # noqa: E402
+from riskdesk.margin.api_short import router as margin_short_router  # noqa: E402
+from riskdesk.margin.api_stock import router as margin_stock_router  # noqa: E402
+
+api.add_router("/margin", margin_stock_router)
+api.add_router("/margin", margin_short_router)
+api.add_router("/margin", margin_rules_router)

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "riskdesk.approvals",
     "riskdesk.credit",
     "riskdesk.calendars",
+    "riskdesk.lists",
+    "riskdesk.margin",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,8 @@ urlpatterns = [
     path("book/", include("riskdesk.book.pages")),
     path("approvals/", include("riskdesk.approvals.pages")),
     path("credit/", include("riskdesk.credit.pages")),
+    path("margin/", include("riskdesk.margin.urls")),
+    path("lists/", include("riskdesk.lists.pages")),
     path("calendar/", include("riskdesk.calendars.pages")),
     path("imports/<str:key>/template.xlsx", console.import_template, name="import-template"),
     path("imports/<str:key>/", console.import_upload, name="import-upload"),

@@ -34,10 +34,30 @@ VIEW_BOOK = [
 
 # Everyone reads the approval centre and the governed records with their history (PL-4).
 VIEW_GOVERNED = [
+    "margin.view_stockmargin",
+    "margin.view_intradaymargin",
+    "margin.view_intradayrule",
+    "margin.view_marginsetting",
+    "margin.view_shortmargin",
+    "margin.view_clientmarginrule",
+    "margin.view_stockgroup",
+    "lists.view_clientgroup",
     "approvals.view_changerequest",
     "approvals.view_flow",
     "credit.view_companycredit",
     "calendars.view_tradingday",
+]
+
+# What a risk officer proposes about margin (each change goes through approval).
+MARGIN_MAKER = [
+    "margin.change_stockmargin",
+    "margin.change_intradaymargin",
+    "margin.change_intradayrule",
+    "margin.sync_marginsetting",
+    "margin.change_shortmargin",
+    "margin.change_clientmarginrule",
+    "margin.change_stockgroup",
+    "lists.change_clientgroup",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -46,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *VIEW_GOVERNED,
         "book.export_rows",
         "credit.change_companycredit",
+        *MARGIN_MAKER,
         "calendars.change_tradingday",
     ],
     RISK_APPROVER: [*VIEW_BOOK, *VIEW_GOVERNED, "book.export_rows"],
@@ -55,6 +76,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "book.export_rows",
         "book.post_event",
         "book.import_instruments",
+        "margin.update_lending_pool",
     ],
     AUDITOR: [*VIEW_BOOK, *VIEW_GOVERNED, "book.export_rows"],
     ADMINISTRATOR: [
@@ -64,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "approvals.manage_flows",
         "book.post_event",
         "book.import_instruments",
+        "margin.update_lending_pool",
         "users.manage_users",
     ],
 }
