@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from riskdesk.approvals.governed import GovernedModel, governed_history
 from riskdesk.engine.margin import MarginFactors
@@ -147,7 +148,8 @@ class MarginSetting(models.Model):
 
     class Book(models.TextChoices):
         LONG = "long", _("Long stock margin")
-        INTRADAY = "intraday", _("Intraday margin")
+        # Not the account type "Intraday margin" (日内融): the ratio book (日内交易实时保证金).
+        INTRADAY = "intraday", pgettext_lazy("ratio", "Intraday margin")
 
     class Action(models.TextChoices):
         SET = "set", _("Set ratio")
@@ -244,7 +246,7 @@ class ClientMarginRule(GovernedModel, Factors):
         SHORT = "short", _("Short")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
+        ACTIVE = "active", pgettext_lazy("rule", "Active")  # 生效中, not an account's 正常
         INVALID = "invalid", _("Invalidated")
 
     side = models.CharField(_("side"), max_length=5, choices=Side.choices)

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from riskdesk.engine.margin import FULL_MARGIN, MarginFactors
 
@@ -101,63 +102,68 @@ class Resolver:
         from riskdesk.margin.models import IntradayMargin, ShortMargin, StockMargin
 
         if instrument.status in EXCLUDED:
-            return Resolved(FULL_MARGIN, "excluded", f"{instrument.get_status_display()}: 100%")
+            return Resolved(
+                FULL_MARGIN,
+                "excluded",
+                _("%(status)s: 100%%") % {"status": instrument.get_status_display()},
+            )
         if self.account.type == "cash":
-            return Resolved(FULL_MARGIN, "cash_account", "cash account: no margin lending, 100%")
+            return Resolved(FULL_MARGIN, "cash_account", _("cash account: no margin lending, 100%"))
         rule = self._client_rule(instrument, side)
         if rule is not None:
             who = (
-                f"client {rule.client.code}"
+                _("client %(c)s") % {"c": rule.client.code}
                 if rule.client_id
-                else f"client group {rule.client_group.name}"
+                else _("client group %(g)s") % {"g": rule.client_group.name}
             )
             what = (
-                f"stock {rule.instrument.code}"
+                _("stock %(s)s") % {"s": rule.instrument.code}
                 if rule.instrument_id
-                else f"stock group {rule.stock_group.name}"
+                else _("stock group %(g)s") % {"g": rule.stock_group.name}
             )
             return Resolved(
                 rule.factors(),
                 "client_rule",
-                f"client margin rule #{rule.pk}: {who} × {what}",
+                _("client margin rule #%(n)s: %(who)s × %(what)s")
+                % {"n": rule.pk, "who": who, "what": what},
                 _url("margin:client-rule", rule.pk),
             )
         if side == "short":
             row = ShortMargin.objects.filter(instrument=instrument).first()
             if row is None:
-                return Resolved(FULL_MARGIN, "none", "no short margin ratio: 100%")
+                return Resolved(FULL_MARGIN, "none", _("no short margin ratio: 100%"))
             return Resolved(
                 row.factors(),
                 "short",
-                "short margin ratio of the stock",
+                _("short margin ratio of the stock"),
                 _url("margin:short-detail", instrument.pk),
             )
         if self.account.type == "intraday":
             row = IntradayMargin.objects.filter(instrument=instrument).first()
             if row is None:
-                return Resolved(FULL_MARGIN, "none", "no intraday ratio: 100%")
+                return Resolved(FULL_MARGIN, "none", _("no intraday ratio: 100%"))
             if not intraday_active(
                 instrument.market, self.at, self.intraday_rules.get(instrument.market)
             ):
                 return Resolved(
                     FULL_MARGIN,
                     "intraday_inactive",
-                    "intraday ratio not in force now (outside the session rule): 100%",
+                    _("intraday ratio not in force now (outside the session rule): 100%"),
                     _url("margin:intraday-rules", None),
                 )
             return Resolved(
                 row.factors(),
                 "intraday",
-                "intraday ratio of the stock, in session",
+                _("intraday ratio of the stock, in session"),
                 _url("margin:intraday", None),
             )
         row = StockMargin.objects.filter(instrument=instrument).first()
         if row is None:
-            return Resolved(FULL_MARGIN, "none", "no margin ratio: not marginable, 100%")
+            return Resolved(FULL_MARGIN, "none", _("no margin ratio: not marginable, 100%"))
         return Resolved(
             row.factors(),
             "stock",
-            "long margin ratio of the stock",
+            _("long margin ratio of the stock"),
             _url("margin:stock-detail", instrument.pk),
         )
 

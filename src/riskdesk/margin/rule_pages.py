@@ -221,8 +221,6 @@ def _submit(request, form, *, target, payload: dict, note: str):
     )
 
 
-
-
 def _payload(data: dict, keys) -> dict:
     return {
         k: (data[k].strip() if isinstance(data.get(k), str) else data.get(k))

@@ -46,7 +46,7 @@ short = ListPage(
     ],
     filters=[
         Filter("market", _("Market"), "choice", choices=tuple(Instrument.Market.choices)),
-        Filter("code", _("Code starts with"), "prefix"),
+        Filter("code", _("Code"), "prefix"),
         Filter(
             "shortable",
             _("Shortable"),
@@ -54,10 +54,10 @@ short = ListPage(
             lookup="short_margin__shortable",
             choices=tuple(Shortable.choices),
         ),
-        Filter("im_min", _("IM at least"), "min", lookup="short_margin__im"),
-        Filter("im_max", _("IM at most"), "max", lookup="short_margin__im"),
-        Filter("mm_min", _("MM at least"), "min", lookup="short_margin__mm"),
-        Filter("mm_max", _("MM at most"), "max", lookup="short_margin__mm"),
+        Filter("im_min", _("IM from"), "min", lookup="short_margin__im"),
+        Filter("im_max", _("IM to"), "max", lookup="short_margin__im"),
+        Filter("mm_min", _("MM from"), "min", lookup="short_margin__mm"),
+        Filter("mm_max", _("MM to"), "max", lookup="short_margin__mm"),
     ],
     actions=[
         (_("New"), "margin:short-new", CHANGE),

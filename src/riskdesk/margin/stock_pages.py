@@ -19,13 +19,14 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import format_lazy
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from riskdesk.approvals import selectors as approvals
 from riskdesk.approvals.forms import submit_from_form
 from riskdesk.book.models import Instrument
+from riskdesk.calendars.models import TradingDay
 from riskdesk.calendars.selectors import CalendarError, session
 from riskdesk.console.listing import Column, Filter, ListPage
 from riskdesk.console.pages import import_upload
@@ -128,7 +129,10 @@ def _ratio_list(book: RatioBook, feature: str, extra_actions: list) -> ListPage:
         Filter("mm_max", _("MM to"), "max", lookup=f"{rel}__mm"),
     ]
     if book is INTRADAY:
-        states = (("active", _("Active")), ("inactive", _("Inactive (100%)")))
+        states = (
+            ("active", pgettext_lazy("intraday ratio", "Active")),
+            ("inactive", _("Inactive (100%)")),
+        )
         columns.insert(4, Column("state", _("Status now"), choices=dict(states)))
         filters.append(Filter("state", _("Status now"), "choice", choices=states))
     return ListPage(
@@ -425,6 +429,7 @@ def intraday_rules(request):
                 "rule": rule,
                 "local": local,
                 "day": day,
+                "day_status": TradingDay.Status(day.status).label if day else "",
                 "problem": problem,
                 "window": window,
                 "active": intraday_active(market, now, rule),
