@@ -85,8 +85,8 @@ def test_serve_answers_and_the_api_reads_an_account(tmp_path):
         web.wait(timeout=10)
 
 
-def test_serve_runs_web_worker_and_scheduler_and_sigint_stops_all(tmp_path):
-    """`make run`'s last step: one command, three processes, Ctrl-C (SIGINT) stops them all."""
+def test_serve_runs_web_worker_scheduler_and_monitor_and_sigint_stops_all(tmp_path):
+    """`make run`'s last step: one command, four processes, Ctrl-C (SIGINT) stops them all."""
     import signal
     import socket
     import time
@@ -110,7 +110,7 @@ def test_serve_runs_web_worker_and_scheduler_and_sigint_stops_all(tmp_path):
         children = subprocess.run(
             ["pgrep", "-P", str(serve.pid)], capture_output=True, text=True
         ).stdout.split()
-        assert len(children) == 3  # web, worker, scheduler
+        assert len(children) == 4  # web, worker, scheduler, monitor
         serve.send_signal(signal.SIGINT)
         assert serve.wait(timeout=20) == 0
         for pid in children:

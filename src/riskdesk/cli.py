@@ -1,8 +1,9 @@
 """The ``riskdesk`` command (typer).
 
-serve      web + task worker + scheduler in one command (Ctrl-C stops all)
+serve      web + task worker + scheduler + risk monitor in one command (Ctrl-C stops all)
 web        the console and API alone (uvicorn, ASGI)
 worker     the task worker alone        scheduler  the scheduler alone
+monitor    the risk monitor alone (margin calls; --once to screen and exit)
 migrate    create or upgrade the database
 demo       load the demo broker          feed --simulate   random-walk price ticks
 createuser / token                       calc margin|shortfall FILE   the risk engine on a file
@@ -19,6 +20,7 @@ from rich.console import Console
 
 from riskdesk.calc import app as calc_app
 from riskdesk.demo import commands as demo_commands
+from riskdesk.margincall import commands as monitor_commands
 from riskdesk.site.bootstrap import setup_django
 
 app = typer.Typer(
@@ -30,6 +32,7 @@ app.add_typer(
 console = Console()
 app.command()(demo_commands.demo)
 app.command()(demo_commands.feed)
+app.command()(monitor_commands.monitor)
 
 
 @app.command()
@@ -123,15 +126,16 @@ def reconcile() -> None:
 
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the console with its worker and scheduler; Ctrl-C stops all three."""
+    """Serve the console with its worker, scheduler and risk monitor; Ctrl-C stops all four."""
     exe = [sys.executable, "-m", "riskdesk"]
     procs = {
         "web": subprocess.Popen([*exe, "web", "--host", host, "--port", str(port)]),
         "worker": subprocess.Popen([*exe, "worker"]),
         "scheduler": subprocess.Popen([*exe, "scheduler"]),
+        "monitor": subprocess.Popen([*exe, "monitor"]),
     }
     console.print(
-        f"[bold green]RiskDesk[/bold green] on http://{host}:{port}/  (web, worker, scheduler; Ctrl-C stops)"
+        f"[bold green]RiskDesk[/bold green] on http://{host}:{port}/  (web, worker, scheduler, monitor; Ctrl-C stops)"
     )
 
     def stop(*_args):
@@ -149,7 +153,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         sys.exit(0)
 
     # Explicit handlers: a shell starting us in the background ignores SIGINT, and Python then
-    # raises no KeyboardInterrupt; Ctrl-C, kill -INT and kill -TERM must all stop the three.
+    # raises no KeyboardInterrupt; Ctrl-C, kill -INT and kill -TERM must all stop the four.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     while True:

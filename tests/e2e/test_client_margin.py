@@ -18,11 +18,19 @@ def group_with_c1(users, book):
     from riskdesk.margin.models import StockMargin
 
     with seeding("test"):
-        StockMargin.objects.create(instrument=book["tencent"], im=Decimal("0.40"), mcm=Decimal("0.35"),
-                                   mm=Decimal("0.30"), fm=Decimal("0.25"))
-    request = services.submit(flow="lists.client_group", target=None,
-                              payload={"name": "VIP", "business_type": "margin", "members": ["C1"]},
-                              maker=users["officer"])
+        StockMargin.objects.create(
+            instrument=book["tencent"],
+            im=Decimal("0.40"),
+            mcm=Decimal("0.35"),
+            mm=Decimal("0.30"),
+            fm=Decimal("0.25"),
+        )
+    request = services.submit(
+        flow="lists.client_group",
+        target=None,
+        payload={"name": "VIP", "business_type": "margin", "members": ["C1"]},
+        maker=users["officer"],
+    )
     services.approve(request_id=request.pk, user=users["approver"])
 
 

@@ -253,7 +253,11 @@ def test_the_api_reads_and_submits(api, users, blue):
     assert [g["name"] for g in listed.json()] == ["HK-BLUE"]
     assert read.json()["members"] == ["700.HK"] and read.json()["active_rules"] == []
     assert created.status_code == 201 and created.json()["target_key"] == "stock-group:US"
-    assert bad.status_code == 422 and bad.json() == {"field": "members", "reason": "no stock NOPE", "request_id": None}
+    assert bad.status_code == 422 and bad.json() == {
+        "field": "members",
+        "reason": "no stock NOPE",
+        "request_id": None,
+    }
     assert members.status_code == 201 and members.json()["note"] == "swap"
     assert (
         officer.get("/api/v1/margin/stock-groups/HK-BLUE").json()["pending_request"]

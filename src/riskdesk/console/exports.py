@@ -60,7 +60,12 @@ def write_workbook(handle, title: str, columns, rows) -> None:
         header.append(cell)
     sheet.append(header)
     for row in rows:
-        sheet.append([_cell(sheet, col, row.get(col.key)) for col in columns])
+        sheet.append(
+            [
+                _cell(sheet, col, col.derive(row) if col.derive else row.get(col.key))
+                for col in columns
+            ]
+        )
     book.save(handle)
 
 

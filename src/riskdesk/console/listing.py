@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from riskdesk.console import exports
@@ -38,6 +39,8 @@ class Column:
     currency_key: str | None = None  # the column that holds this amount's currency
     link: tuple[str, str] | None = None  # (url name, key whose value is the URL argument)
     choices: dict | None = None
+    # A value computed from the row (e.g. hours since ``key``), shown and exported instead.
+    derive: Callable[[dict], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,14 @@ class ListPage:
     scope: Callable[[Any, QuerySet], QuerySet] | None = None
     # A form around the table posting the ticked rows' ids: (label, url name, permission).
     bulk_action: tuple[str, str, str] | None = None
+    # Live page: the table polls itself every N seconds (keeping filters, sort and page) and
+    # marks the rows whose ``changed_key`` is later than when the page was opened ("opened" in
+    # the query; "poll" may shorten the interval). ``created_key`` tells new rows from updated.
+    live_seconds: int = 0
+    changed_key: str = "updated_at"
+    created_key: str | None = None
+    # Figures above the table for the filtered rows: (label, value, test id) triples.
+    summary: Callable[[QuerySet], list[tuple[str, Any, str]]] | None = None
 
     # --- query ---------------------------------------------------------------------------------
 
@@ -150,6 +161,8 @@ class ListPage:
         if cursor is not None:
             qs = qs.filter(_seek(key, desc != backwards, cursor))
         keys = ["pk", *dict.fromkeys(c.key for c in self.columns)]
+        if self.live_seconds:
+            keys += [k for k in (self.changed_key, self.created_key) if k and k not in keys]
         if key != "pk":
             keys.append(key)
         rows = list(qs.order_by(*ordering).values(*dict.fromkeys(keys))[: self.page_size + 1])
@@ -168,6 +181,7 @@ class ListPage:
             "errors": errors,
             "sort": key,
             "desc": desc,
+            "summary": self.summary(qs) if self.summary and not errors else [],
         }
 
     def export_rows(self, params, user=None):
@@ -205,8 +219,34 @@ class ListPage:
             "query": request.GET.urlencode(),
             "filter_query": _query(page["active"], sort=request.GET.get("sort")),
         }
+        if self.live_seconds:
+            context.update(self.live_context(request, page))
+            context["rows"] = [
+                _Row(cells, mark=_mark(row, self, context["opened_at"]))
+                for cells, row in zip(context["rows"], page["rows"], strict=True)
+            ]
+            context["changed_count"] = sum(1 for r in context["rows"] if r.mark)
         template = "console/_table.html" if request.htmx else "console/list.html"
         return render(request, template, context)
+
+    def live_context(self, request, page) -> dict:
+        """When the page was opened (kept across polls and filter changes) and the poll URL."""
+        opened_at = _parse_opened(request.GET.get("opened")) or timezone.now()
+        opened = opened_at.isoformat()
+        try:
+            seconds = max(1, min(self.live_seconds, int(request.GET.get("poll", ""))))
+        except ValueError:
+            seconds = self.live_seconds
+        params = request.GET.copy()
+        params["opened"] = opened
+        extra = {"opened": opened, "poll": request.GET.get("poll")}
+        return {
+            "live": seconds,
+            "opened": opened,
+            "opened_at": opened_at,
+            "live_query": params.urlencode(),
+            "filter_query": _query(page["active"], sort=request.GET.get("sort"), **extra),
+        }
 
     def export_view(self, request):
         if not (
@@ -219,6 +259,8 @@ class ListPage:
         cells = []
         for col in self.columns:
             value = row.get(col.key)
+            if col.derive is not None:
+                value = col.derive(row)
             cell = {"value": value, "kind": col.kind, "col": col, "pk": row["pk"]}
             if col.choices is not None:
                 cell["display"] = col.choices.get(value, value)
@@ -235,6 +277,34 @@ class ListPage:
             path(f"{self.name}/", self.list_view, name=self.name),
             path(f"{self.name}/export.xlsx", self.export_view, name=f"{self.name}-export"),
         ]
+
+
+class _Row(list):
+    """A table row's cells, with its live mark ("new", "updated" or "")."""
+
+    def __init__(self, cells, mark: str = ""):
+        super().__init__(cells)
+        self.mark = mark
+
+
+def _mark(row: dict, page: ListPage, opened_at: datetime) -> str:
+    created = row.get(page.created_key) if page.created_key else None
+    if isinstance(created, datetime) and created > opened_at:
+        return "new"
+    changed = row.get(page.changed_key)
+    if isinstance(changed, datetime) and changed > opened_at:
+        return "updated"
+    return ""
+
+
+def _parse_opened(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if timezone.is_aware(value) else timezone.make_aware(value)
 
 
 def _ordering(key: str, desc: bool) -> list[str]:

@@ -104,10 +104,36 @@ MENU: tuple[Section, ...] = (
             Group(
                 _("Risk alerts"),
                 (
-                    _soon(_("Real-time alerts"), "MC-1"),
-                    _soon(_("Intraday real-time alerts"), "MC-3"),
-                    _soon(_("Margin-call history"), "MC-4"),
-                    _soon(_("Margin-call snapshots"), "MC-5"),
+                    Entry(
+                        _("Real-time alerts"),
+                        "MC-1",
+                        "margincall:alerts",
+                        "margincall.view_margincall",
+                    ),
+                    Entry(
+                        _("Intraday real-time alerts"),
+                        "MC-3",
+                        "margincall:intraday",
+                        "margincall.view_margincall",
+                    ),
+                    Entry(
+                        _("Exception list"),
+                        "MC-1",
+                        "margincall:exceptions",
+                        "margincall.view_margincall",
+                    ),
+                    Entry(
+                        _("Margin-call history"),
+                        "MC-4",
+                        "margincall:history",
+                        "margincall.view_margincall",
+                    ),
+                    Entry(
+                        _("Margin-call snapshots"),
+                        "MC-5",
+                        "margincall:snapshots",
+                        "margincall.view_margincall",
+                    ),
                     _soon(_("Securities-lending overview"), "MC-6"),
                     _soon(_("Bad credit"), "MC-7"),
                 ),

@@ -29,6 +29,7 @@ JOBS: list[Job] = [
     Job("reconcile-book", "HK", time(17, 30), "riskdesk.jobs.tasks.reconcile_book_task"),
     Job("extend-calendar", "HK", time(6, 0), "riskdesk.calendars.tasks.extend_calendar_task"),
     Job("margin-settings-due", "HK", time(8, 30), "riskdesk.margin.tasks.settings_due_task"),
+    Job("margin-call-daily", "HK", time(18, 0), "riskdesk.margincall.tasks.daily_screen_task"),
 ]
 
 

@@ -92,3 +92,7 @@ from riskdesk.margin.api_stock import router as margin_stock_router  # noqa: E40
 api.add_router("/margin", margin_stock_router)
 api.add_router("/margin", margin_short_router)
 api.add_router("/margin", margin_rules_router)
+
+from riskdesk.margincall.api import router as margincall_router  # noqa: E402
+
+api.add_router("/margin-calls", margincall_router)

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "riskdesk.calendars",
     "riskdesk.lists",
     "riskdesk.margin",
+    "riskdesk.margincall",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +155,8 @@ NINJA_PAGINATION_PER_PAGE = 100
 
 # The firm's base currency (主币种): every figure of the risk engine is in it.
 RISKDESK_BASE_CURRENCY = os.environ.get("RISKDESK_BASE_CURRENCY", "HKD")
+# Trading days a client has to meet a margin call (MC-1), counted on the account's market.
+RISKDESK_CALL_DEADLINE_DAYS = int(os.environ.get("RISKDESK_CALL_DEADLINE_DAYS", "3"))
 # Rows an .xlsx export may hold; larger selections are refused with a message to narrow them.
 RISKDESK_EXPORT_MAX_ROWS = int(os.environ.get("RISKDESK_EXPORT_MAX_ROWS", "200000"))
 

@@ -46,6 +46,7 @@ VIEW_GOVERNED = [
     "approvals.view_flow",
     "credit.view_companycredit",
     "calendars.view_tradingday",
+    "margincall.view_margincall",
 ]
 
 # What a risk officer proposes about margin (each change goes through approval).
@@ -68,6 +69,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "credit.change_companycredit",
         *MARGIN_MAKER,
         "calendars.change_tradingday",
+        "margincall.annotate_margincall",
     ],
     RISK_APPROVER: [*VIEW_BOOK, *VIEW_GOVERNED, "book.export_rows"],
     CLEARING_OPERATOR: [

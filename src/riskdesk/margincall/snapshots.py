@@ -1,0 +1,111 @@
+"""MC-5 snapshots: one account as a SCENARIO.md scenario file, and what `riskdesk calc margin`
+prints for it.
+
+The scenario is built from the same inputs as ``margin.figures.account_risk`` (cash, priced
+positions, FX, the ratio resolved for *this* account's position), so the engine computes the
+same figures from the file as the monitor did from the database. The figures stored with a
+snapshot are computed by the very code path of ``calc margin`` (parse, then ``margin_report``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from riskdesk.book.models import Instrument
+from riskdesk.book.selectors import fx_table
+from riskdesk.engine.reports import margin_report
+from riskdesk.engine.scenario import parse_scenario
+from riskdesk.margin.figures import AccountRisk, account_risk
+from riskdesk.margincall.models import MarginCall, MarginCallSnapshot
+
+
+def _plain(d: Decimal) -> str:
+    """A decimal as the scenario writes it: plain notation, never an exponent."""
+    return format(d, "f")
+
+
+def scenario_for(account, *, at: datetime, risk: AccountRisk | None = None) -> dict[str, Any]:
+    """The SCENARIO.md document holding exactly ``account`` as the engine sees it at ``at``.
+
+    ``risk`` (the account's ``account_risk`` at ``at``) is reused when the caller has it.
+    Unpriced positions are left out, as ``account_risk`` leaves them out of the figures.
+    """
+    if risk is None:
+        risk = account_risk(account, at=at)
+    base = settings.RISKDESK_BASE_CURRENCY
+    rates = fx_table()
+    by_code = {
+        i.code: i for i in Instrument.objects.filter(code__in=[line.code for line in risk.lines])
+    }
+    prices = {
+        i.code: i.price.last
+        for i in Instrument.objects.filter(code__in=by_code).select_related("price")
+    }
+    currencies: set[str] = set()
+    instruments = []
+    positions: dict[str, int] = {}
+    for line in risk.lines:
+        inst = by_code[line.code]
+        currencies.add(inst.currency)
+        f = line.resolved.factors
+        instruments.append(
+            {
+                "code": inst.code,
+                "currency": inst.currency,
+                "price": _plain(prices[inst.code]),
+                "kind": inst.kind,
+                "status": inst.status,
+                "multiplier": inst.multiplier,
+                "haircut": "1",
+                "level": None,
+                "margin": {
+                    "im": _plain(f.im),
+                    "mcm": _plain(f.mcm),
+                    "mm": _plain(f.mm),
+                    "fm": _plain(f.fm),
+                },
+            }
+        )
+        positions[inst.code] = line.quantity
+    cash = {}
+    for b in account.balances.order_by("currency"):
+        currencies.add(b.currency)
+        cash[b.currency] = _plain(b.balance)
+    fx = {c: _plain(rates[c]) for c in sorted(currencies) if c != base and c in rates}
+    return {
+        "base_currency": base,
+        "fx": fx,
+        "instruments": instruments,
+        "accounts": [
+            {
+                "id": account.number,
+                "client": account.client.code,
+                "type": account.type,
+                "cash": cash,
+                "positions": positions,
+                "interest_receivable": _plain(account.interest_receivable),
+                "trading_credit": _plain(risk.trading_credit),
+            }
+        ],
+    }
+
+
+def calc_margin(scenario: dict[str, Any]) -> dict[str, Any]:
+    """What `riskdesk calc margin` prints for ``scenario``, as parsed JSON (same code path)."""
+    document = margin_report(parse_scenario(json.loads(json.dumps(scenario))))
+    return json.loads(json.dumps(document, ensure_ascii=False))
+
+
+def take(
+    call: MarginCall, reason: str, *, at: datetime, risk: AccountRisk | None = None
+) -> MarginCallSnapshot:
+    """Store the account of ``call`` as a scenario with its `calc margin` figures (MC-5)."""
+    scenario = scenario_for(call.account, at=at, risk=risk)
+    return MarginCallSnapshot.objects.create(
+        call=call, reason=reason, at=at, scenario=scenario, figures=calc_margin(scenario)
+    )

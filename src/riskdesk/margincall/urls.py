@@ -1,0 +1,14 @@
+"""URLs of the margin-call pages (mounted at /margincall/, namespace "margincall")."""
+
+from django.urls import path
+
+from riskdesk.margincall import pages
+
+app_name = "margincall"
+urlpatterns = [
+    *[u for page in pages.LIST_PAGES for u in page.urls()],
+    path("calls/<int:pk>/", pages.call_detail, name="call"),
+    path("calls/<int:pk>/annotate/", pages.annotate, name="annotate"),
+    path("snapshots/<int:pk>/", pages.snapshot_detail, name="snapshot"),
+    path("snapshots/<int:pk>/snapshot.json", pages.snapshot_download, name="snapshot-json"),
+]
