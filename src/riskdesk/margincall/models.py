@@ -11,13 +11,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 AMOUNT = {"max_digits": 20, "decimal_places": 2}
 
 
 class MarginCall(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("margin call", "Open")
         ENDED = "ended", _("Ended")
 
     class Alert(models.TextChoices):
@@ -74,7 +75,7 @@ class MarginCallEvent(models.Model):
     """MC-4: every change of a call, with the figures before and after."""
 
     class Kind(models.TextChoices):
-        OPEN = "open", _("Opened")
+        OPEN = "open", pgettext_lazy("margin call", "Opened")
         UPDATE = "update", _("Updated")
         ESCALATE = "escalate", _("Escalated to force close")
         DEESCALATE = "deescalate", _("Back to margin call")

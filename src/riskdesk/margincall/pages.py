@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from riskdesk.book import selectors as book_selectors
@@ -230,7 +231,9 @@ snapshots = ListPage(
     queryset=lambda: MarginCallSnapshot.objects.all(),
     columns=[
         Column("id", _("Snapshot"), link=("margincall:snapshot", "pk")),
-        Column("call_id", _("Call"), link=("margincall:call", "call_id")),
+        Column(
+            "call_id", pgettext_lazy("margin call", "Call"), link=("margincall:call", "call_id")
+        ),
         Column("call__account__number", _("Account")),
         Column("call__account__client__code", _("Client code")),
         Column("reason", _("Reason"), choices=REASONS),
