@@ -132,3 +132,21 @@ class MonitorCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_event_id}"
+
+
+class RescreenRequest(models.Model):
+    """A change that moves margin figures without a book event (a ratio synced, a client rule
+    or group membership approved, an intraday rule): written in the same transaction as the
+    change, and applied by the monitor after its cursor, like a book event (MC-1)."""
+
+    instrument_ids = models.JSONField(default=list)  # re-screen the holders
+    client_ids = models.JSONField(default=list)  # re-screen the clients' accounts
+    account_types = models.JSONField(default=list)  # re-screen every account of these types
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.reason}"

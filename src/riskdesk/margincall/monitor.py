@@ -24,12 +24,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from riskdesk.book.models import Account, BookEvent, CashBalance, Position
-from riskdesk.margincall.models import MarginCall, MonitorCursor
+from riskdesk.margincall.models import MarginCall, MonitorCursor, RescreenRequest
 from riskdesk.margincall.screening import SCREENED_TYPES, screen_account
 
 log = logging.getLogger(__name__)
 
 CURSOR = "default"
+RESCREEN_CURSOR = "rescreen"
 #: A missing id below a newer event may be a transaction that has not committed yet (ids are
 #: handed out before commit); wait this long for it before taking it for a rolled-back one.
 GAP_WAIT = timedelta(seconds=2)
@@ -48,8 +49,8 @@ ACCOUNT_KINDS = frozenset(
 )
 
 
-def _cursor() -> MonitorCursor:
-    cursor, _ = MonitorCursor.objects.get_or_create(name=CURSOR)
+def _cursor(name: str = CURSOR) -> MonitorCursor:
+    cursor, _ = MonitorCursor.objects.get_or_create(name=name)
     return cursor
 
 
@@ -86,9 +87,9 @@ def holders(*, codes: Iterable[str] = (), instrument_ids: Iterable[int] = ()) ->
     return set(Position.objects.filter(q).exclude(quantity=0).values_list("account_id", flat=True))
 
 
-def _pending(after: int, limit: int, now: datetime) -> list[BookEvent]:
-    """The next events in id order, stopping before an id gap that may still commit."""
-    events = list(BookEvent.objects.filter(id__gt=after).order_by("id")[:limit])
+def _pending(after: int, limit: int, now: datetime, model=BookEvent) -> list:
+    """The next rows of an outbox in id order, stopping before an id gap that may still commit."""
+    events = list(model.objects.filter(id__gt=after).order_by("id")[:limit])
     previous = after
     for n, event in enumerate(events):
         if previous and event.id != previous + 1 and now - event.created_at < GAP_WAIT:
@@ -132,10 +133,50 @@ def process_events(limit: int = 1000, *, at: datetime | None = None) -> int:
     return len(events)
 
 
+def rescreen_targets(request: RescreenRequest) -> set[int]:
+    """Accounts a ratio change may move: holders of its instruments, its clients' screened
+    accounts, and every active account of its account types."""
+    ids = holders(instrument_ids=request.instrument_ids)
+    if request.client_ids:
+        ids |= set(
+            screened_accounts()
+            .filter(client_id__in=request.client_ids)
+            .values_list("id", flat=True)
+        )
+    if request.account_types:
+        ids |= set(
+            screened_accounts().filter(type__in=request.account_types).values_list("id", flat=True)
+        )
+    return ids
+
+
+def process_rescreens(limit: int = 200, *, at: datetime | None = None) -> int:
+    """Apply pending ratio changes (RescreenRequest), like ``process_events`` applies book
+    events: screen the accounts they may move and advance the cursor in one transaction."""
+    now = timezone.now()
+    at = at or now
+    start = _cursor(RESCREEN_CURSOR).last_event_id
+    requests = _pending(start, limit, now, RescreenRequest)
+    if not requests:
+        return 0
+    touched: dict[int, int | None] = {}
+    for request in requests:
+        touched.update(dict.fromkeys(rescreen_targets(request)))
+    with transaction.atomic():
+        cursor = MonitorCursor.objects.select_for_update().get(name=RESCREEN_CURSOR)
+        if cursor.last_event_id != start:
+            return 0
+        _screen(touched, at)
+        cursor.last_event_id = requests[-1].id
+        cursor.save(update_fields=["last_event_id"])
+    log.info("monitor: %d ratio change(s) → %d account(s) re-screened", len(requests), len(touched))
+    return len(requests)
+
+
 def process_all(*, at: datetime | None = None, limit: int = 1000) -> int:
-    """Process until nothing is pending; the number of events consumed."""
+    """Process book events and ratio changes until nothing is pending; the number consumed."""
     total = 0
-    while n := process_events(limit, at=at):
+    while n := process_events(limit, at=at) + process_rescreens(at=at):
         total += n
     return total
 
@@ -182,7 +223,7 @@ def run_forever(poll: float = 0.5) -> None:
     log.warning("monitor: full screen of %d account(s)", full_screen())
     while True:
         try:
-            n = process_events()
+            n = process_events() + process_rescreens()
         except Exception:  # a database hiccup must not stop the monitor; the cursor holds
             log.exception("monitor: batch failed; retrying")
             n = 0
