@@ -1,39 +1,17 @@
 """Invariant 1 under pressure: approvals that arrive at the same instant apply the change
 exactly once (real threads, real transactions; run on SQLite and on PostgreSQL)."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from riskdesk.approvals import services
 from riskdesk.approvals.models import Action
 from riskdesk.credit.models import CompanyCredit
 from tests.approvals.conftest import submit_total
+from tests.concurrency import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(*calls):
-    barrier = threading.Barrier(len(calls))
-    outcomes = []
-
-    def run(fn):
-        try:
-            barrier.wait()
-            outcomes.append(("ok", fn()))
-        except services.ApprovalError as exc:
-            outcomes.append(("refused", str(exc)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def test_two_approvers_on_a_one_approval_step_apply_once(users, company):
@@ -41,6 +19,7 @@ def test_two_approvers_on_a_one_approval_step_apply_once(users, company):
     outcomes = race(
         lambda: services.approve(request_id=request.pk, user=users["approver"]),
         lambda: services.approve(request_id=request.pk, user=users["approver2"]),
+        refused=(services.ApprovalError,),
     )
     assert sorted(kind for kind, _ in outcomes) == ["ok", "refused"]
     assert Action.objects.filter(request=request, kind="apply").count() == 1
@@ -56,6 +35,7 @@ def test_two_approvals_completing_a_two_approval_step_at_once_apply_once(
     outcomes = race(
         lambda: services.approve(request_id=request.pk, user=users["approver"]),
         lambda: services.approve(request_id=request.pk, user=users["approver2"]),
+        refused=(services.ApprovalError,),
     )
     assert [kind for kind, _ in outcomes] == ["ok", "ok"]
     assert Action.objects.filter(request=request, kind="approve").count() == 2
@@ -68,6 +48,7 @@ def test_one_approver_clicking_twice_at_once_counts_once(users, company, two_app
     race(
         lambda: services.approve(request_id=request.pk, user=users["approver"]),
         lambda: services.approve(request_id=request.pk, user=users["approver"]),
+        refused=(services.ApprovalError,),
     )
     assert Action.objects.filter(request=request, kind="approve").count() == 1
     assert CompanyCredit.objects.get().total_credit == Decimal("0")
