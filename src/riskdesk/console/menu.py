@@ -134,6 +134,12 @@ MENU: tuple[Section, ...] = (
                         "margincall:snapshots",
                         "margincall.view_margincall",
                     ),
+                    Entry(
+                        _("Client messages"),
+                        "PL-7",
+                        "notices:messages",
+                        "notices.view_message",
+                    ),
                     _soon(_("Securities-lending overview"), "MC-6"),
                     _soon(_("Bad credit"), "MC-7"),
                 ),

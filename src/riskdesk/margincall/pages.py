@@ -22,6 +22,7 @@ from riskdesk.console.listing import Column, Filter, ListPage
 from riskdesk.margincall import services
 from riskdesk.margincall.models import MarginCall, MarginCallEvent, MarginCallSnapshot
 from riskdesk.margincall.services import hours_between
+from riskdesk.notices.pages import call_notice_context
 from riskdesk.users.permissions import requires
 
 VIEW = "margincall.view_margincall"
@@ -119,6 +120,7 @@ def _live_page(name, title, feature, account_type) -> ListPage:
         changed_key="updated_at",
         created_key="triggered_at",
         summary=summary,
+        bulk_action=(_("Send notice to selected"), "notices:bulk-send", "notices.send_message"),
     )
 
 
@@ -318,6 +320,7 @@ def call_detail(request, pk):
             "events": _event_rows(call),
             "snapshots": call.snapshots.order_by("-at"),
             "can_annotate": request.user.has_perm(ANNOTATE),
+            **call_notice_context(request, call),
         },
     )
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "riskdesk.lists",
     "riskdesk.margin",
     "riskdesk.margincall",
+    "riskdesk.notices",
 ]
 
 MIDDLEWARE = [
@@ -159,6 +160,8 @@ RISKDESK_BASE_CURRENCY = os.environ.get("RISKDESK_BASE_CURRENCY", "HKD")
 RISKDESK_CALL_DEADLINE_DAYS = int(os.environ.get("RISKDESK_CALL_DEADLINE_DAYS", "3"))
 # Rows an .xlsx export may hold; larger selections are refused with a message to narrow them.
 RISKDESK_EXPORT_MAX_ROWS = int(os.environ.get("RISKDESK_EXPORT_MAX_ROWS", "200000"))
+# Where client messages go for SMS / push (PL-7): a JSON POST per message; empty = no webhook.
+RISKDESK_WEBHOOK_URL = os.environ.get("RISKDESK_WEBHOOK_URL", "")
 
 LOGGING = {
     "version": 1,

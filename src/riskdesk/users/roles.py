@@ -47,6 +47,7 @@ VIEW_GOVERNED = [
     "credit.view_companycredit",
     "calendars.view_tradingday",
     "margincall.view_margincall",
+    "notices.view_message",
 ]
 
 # What a risk officer proposes about margin (each change goes through approval).
@@ -70,6 +71,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *MARGIN_MAKER,
         "calendars.change_tradingday",
         "margincall.annotate_margincall",
+        "notices.send_message",
     ],
     RISK_APPROVER: [*VIEW_BOOK, *VIEW_GOVERNED, "book.export_rows"],
     CLEARING_OPERATOR: [
