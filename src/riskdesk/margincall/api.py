@@ -12,7 +12,7 @@ from pydantic import Field
 from riskdesk.engine.money import fmt_amount
 from riskdesk.margincall import services
 from riskdesk.margincall.models import MarginCall, MarginCallSnapshot
-from riskdesk.margincall.pages import ANNOTATE, VIEW, summary
+from riskdesk.margincall.pages import ANNOTATE, VIEW
 from riskdesk.site.api import require
 
 router = Router(tags=["margin calls"])
@@ -143,12 +143,12 @@ def list_calls(request, filters: Query[CallFilters]):
         qs = qs.filter(alert=filters.alert)
     if filters.exception is not None:
         qs = qs.filter(exception=filters.exception)
-    (_l1, total, _t1), (_l2, old, _t2) = summary(qs)
+    totals = services.open_calls_summary(qs)
     calls = qs.select_related("account__client").order_by("-triggered_at", "-pk")
     return {
-        "total_call_amount": fmt_amount(total),
-        "long_outstanding_call_amount": fmt_amount(old),
-        "count": qs.count(),
+        "total_call_amount": fmt_amount(totals["call_amount"]),
+        "long_outstanding_call_amount": fmt_amount(totals["long_call_amount"]),
+        "count": totals["count"],
         "items": [_out(c) for c in calls[: filters.limit]],
     }
 

@@ -3,15 +3,13 @@ history of ended calls (MC-4); snapshots with their scenario file (MC-5); the ex
 (异常单); and a call's detail with notes and the exception flag."""
 
 import json
-from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import messages
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import OuterRef, Subquery
 from django.db.models.fields.json import KT
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
@@ -27,7 +25,6 @@ from riskdesk.users.permissions import requires
 
 VIEW = "margincall.view_margincall"
 ANNOTATE = "margincall.annotate_margincall"
-LONG_OUTSTANDING_DAYS = 90
 LIVE_SECONDS = 5
 
 ALERTS = dict(MarginCall.Alert.choices)
@@ -46,13 +43,11 @@ def _hours_ended(row):
 
 
 def summary(qs) -> list:
-    """合计追保金额 and 长期未结清追保金额 (calls triggered more than 90 days ago)."""
-    cutoff = timezone.now() - timedelta(days=LONG_OUTSTANDING_DAYS)
-    total = qs.order_by().aggregate(s=Sum("call_amount"))["s"] or Decimal("0")
-    old = qs.filter(triggered_at__lt=cutoff).order_by().aggregate(s=Sum("call_amount"))["s"]
+    """合计追保金额 and 长期未结清追保金额 of the rows the page's filters select."""
+    totals = services.open_calls_summary(qs)
     return [
-        (_("Total call amount"), total, "total-call-amount"),
-        (_("Call amount open more than 90 days"), old or Decimal("0"), "long-call-amount"),
+        (_("Total call amount"), totals["call_amount"], "total-call-amount"),
+        (_("Call amount open more than 90 days"), totals["long_call_amount"], "long-call-amount"),
     ]
 
 

@@ -36,12 +36,16 @@ def annotate(call: MarginCall, *, user, note: str | None = None, exception: bool
         )
 
 
-def open_calls_summary(*, now: datetime | None = None, account_type: str | None = None) -> dict:
-    """MC-1 totals of the open calls: count and sum of call amounts (合计追保金额), and of
-    those open more than 90 days (长期未结清追保金额). ``account_type`` narrows to margin or
-    intraday (MC-3)."""
+def open_calls_summary(
+    calls=None, *, now: datetime | None = None, account_type: str | None = None
+) -> dict:
+    """MC-1 totals: count and sum of call amounts (合计追保金额), and of those open more than
+    90 days (长期未结清追保金额). ``calls`` is the rows to total (a page's filtered rows; the
+    open calls by default); ``account_type`` narrows to margin or intraday (MC-3)."""
     now = now or timezone.now()
-    calls = MarginCall.objects.filter(status=MarginCall.Status.OPEN)
+    if calls is None:
+        calls = MarginCall.objects.filter(status=MarginCall.Status.OPEN)
+    calls = calls.order_by()
     if account_type:
         calls = calls.filter(account__type=account_type)
     long_open = Q(triggered_at__lt=now - LONG_OPEN)
