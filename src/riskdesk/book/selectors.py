@@ -32,6 +32,7 @@ from riskdesk.book.models import (
     Position,
     PositionEntry,
 )
+from riskdesk.engine.margin import market_value
 from riskdesk.engine.money import fmt_amount, round_amount
 
 DEC = DecimalField(max_digits=38, decimal_places=10)
@@ -84,7 +85,8 @@ class AccountView:
 def account_view(account: Account) -> AccountView:
     """Balances and positions with market value, each also in base currency.
 
-    market value = quantity × last price × multiplier (PL-1); base = × FX rate. A position
+    Market value is the engine's line figure (``engine.margin.market_value``: quantity × last ×
+    multiplier × FX, rounded once), so it equals the margin figures to the cent. A position
     without a price is listed as unpriced, not valued at zero silently.
     """
     fx = fx_table()
@@ -112,9 +114,9 @@ def account_view(account: Account) -> AccountView:
             unpriced.append(inst.code)
             mv = mv_base = None
         else:
-            mv = round_amount(p.quantity * last * inst.multiplier)
-            mv_base = round_amount(
-                p.quantity * last * inst.multiplier * fx.get(inst.currency, Decimal(0))
+            mv = market_value(p.quantity, last, inst.multiplier, Decimal(1))
+            mv_base = market_value(
+                p.quantity, last, inst.multiplier, fx.get(inst.currency, Decimal(0))
             )
             if p.quantity > 0:
                 long_mv += mv_base
