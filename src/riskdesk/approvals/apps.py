@@ -7,9 +7,9 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Approval centre"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
-
         from riskdesk.approvals import history  # noqa: F401  (stamps history rows with the request)
         from riskdesk.approvals.setup import ensure_flows
+        from riskdesk.site.bootstrap import connect_after_migrate
 
-        post_migrate.connect(ensure_flows, dispatch_uid="riskdesk.approvals.ensure_flows")
+        # Once per migrate, when every room has registered its flows and created its tables.
+        connect_after_migrate(ensure_flows, "riskdesk.approvals.ensure_flows")

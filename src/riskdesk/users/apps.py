@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class UsersConfig(AppConfig):
@@ -8,8 +7,9 @@ class UsersConfig(AppConfig):
     verbose_name = "Users and roles"
 
     def ready(self) -> None:
+        from riskdesk.site.bootstrap import connect_after_migrate
         from riskdesk.users.roles import sync_roles
 
-        # Roles are data kept in code (roles.py); every migrate brings the groups in line.
-        # Not limited to this app's signal: other apps' permissions are created after ours.
-        post_migrate.connect(sync_roles, dispatch_uid="riskdesk.sync_roles")
+        # Roles are data kept in code (roles.py); every migrate brings the groups in line, once
+        # every app's permissions exist.
+        connect_after_migrate(sync_roles, "riskdesk.sync_roles")
