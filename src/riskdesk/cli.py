@@ -20,6 +20,7 @@ from rich.console import Console
 
 from riskdesk.calc import app as calc_app
 from riskdesk.demo import commands as demo_commands
+from riskdesk.liquidation import commands as liquidation_commands
 from riskdesk.margincall import commands as monitor_commands
 from riskdesk.site.bootstrap import setup_django
 
@@ -33,6 +34,7 @@ console = Console()
 app.command()(demo_commands.demo)
 app.command()(demo_commands.feed)
 app.command()(monitor_commands.monitor)
+app.command()(liquidation_commands.fixgateway)
 
 
 @app.command()
@@ -134,6 +136,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         "scheduler": subprocess.Popen([*exe, "scheduler"]),
         "monitor": subprocess.Popen([*exe, "monitor"]),
     }
+    if os.environ.get("RISKDESK_ORDER_GATEWAY") == "fix":
+        procs["fixgateway"] = subprocess.Popen([*exe, "fixgateway"])
     console.print(
         f"[bold green]RiskDesk[/bold green] on http://{host}:{port}/  (web, worker, scheduler, monitor; Ctrl-C stops)"
     )

@@ -8,6 +8,8 @@ server wrote.
 """
 
 import os
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -109,3 +111,27 @@ def e2e_book(transactional_db, live_server, users, book, post):
     post("deposit", account="K1", currency="HKD", amount="50000.00")
     yield book
     cache.clear()
+
+
+@pytest.fixture
+def margined(e2e_book, post, monkeypatch):
+    """M2 (client C2): HKD 300,000 deposited, 1,000 700.HK bought at 400 (cash −100,000);
+    700.HK at 50/45/40/30. At 400: equity = lna 300,000 ≥ MM 160,000, no call; at 150:
+    lna 50,000 < MM 60,000 → margin call (FM 45,000: not force close)."""
+    from riskdesk.approvals.governed import seeding
+    from riskdesk.margin.models import StockMargin
+    from riskdesk.margincall import monitor
+
+    monkeypatch.setattr(monitor, "GAP_WAIT", timedelta(0))
+    with seeding("test"):
+        StockMargin.objects.create(
+            instrument=e2e_book["tencent"],
+            im=Decimal("0.50"),
+            mcm=Decimal("0.45"),
+            mm=Decimal("0.40"),
+            fm=Decimal("0.30"),
+        )
+    post("deposit", account="M2", currency="HKD", amount="300000.00")
+    post("trade_fill", account="M2", instrument="700.HK", side="buy", quantity=1000, price="400")
+    monitor.process_events()
+    return e2e_book

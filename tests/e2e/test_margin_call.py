@@ -3,39 +3,12 @@ posted to the book and the monitor applies it; without a reload the account's ro
 within the poll interval, marked as new, with the totals; clicking it opens the call's detail
 with its call amount."""
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
 from playwright.sync_api import expect
 
 from riskdesk.console.templatetags.console import amount
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def margined(e2e_book, post, monkeypatch):
-    """M2 (client C2): HKD 300,000 deposited, 1,000 700.HK bought at 400 (cash −100,000);
-    700.HK at 50/45/40/30. At 400: equity = lna 300,000 ≥ MM 160,000, no call; at 150:
-    lna 50,000 < MM 60,000 → margin call (FM 45,000: not force close)."""
-    from riskdesk.approvals.governed import seeding
-    from riskdesk.margin.models import StockMargin
-    from riskdesk.margincall import monitor
-
-    monkeypatch.setattr(monitor, "GAP_WAIT", timedelta(0))
-    with seeding("test"):
-        StockMargin.objects.create(
-            instrument=e2e_book["tencent"],
-            im=Decimal("0.50"),
-            mcm=Decimal("0.45"),
-            mm=Decimal("0.40"),
-            fm=Decimal("0.30"),
-        )
-    post("deposit", account="M2", currency="HKD", amount="300000.00")
-    post("trade_fill", account="M2", instrument="700.HK", side="buy", quantity=1000, price="400")
-    monitor.process_events()
-    return e2e_book
 
 
 def test_price_drop_appears_live_and_opens_the_call(margined, login, post):

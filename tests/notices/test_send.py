@@ -13,7 +13,7 @@ from riskdesk.margincall.models import MarginCallSnapshot
 from riskdesk.notices import services
 from riskdesk.notices.models import Message
 from riskdesk.notices.tasks import deliver
-from tests.notices.conftest import free_port
+from tests.mailserver import free_port
 
 pytestmark = pytest.mark.django_db
 

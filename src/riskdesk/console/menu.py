@@ -151,7 +151,23 @@ MENU: tuple[Section, ...] = (
                     _soon(_("Short-stock recall"), "MC-9"),
                 ),
             ),
-            Group(_("Liquidation"), (_soon(_("Liquidation orders"), "MC-10"),)),
+            Group(
+                _("Liquidation"),
+                (
+                    Entry(
+                        _("Liquidation orders"),
+                        "MC-10",
+                        "liquidation:orders",
+                        "liquidation.view_liquidationorder",
+                    ),
+                    Entry(
+                        _("Batch liquidation"),
+                        "MC-2",
+                        "liquidation:batch",
+                        "liquidation.liquidate",
+                    ),
+                ),
+            ),
         ),
     ),
     Section(
@@ -289,6 +305,12 @@ MENU: tuple[Section, ...] = (
                     _soon(_("Market management"), "PL-10"),
                     _soon(_("Fee configuration"), "PL-11"),
                     _soon(_("Risk parameters"), "PL-12"),
+                    Entry(
+                        _("Liquidation switch"),
+                        "PL-12",
+                        "liquidation:parameters",
+                        "liquidation.view_liquidationparameters",
+                    ),
                     Entry(
                         _("Stock groups"), "PL-12", "margin:stock-groups", "margin.view_stockgroup"
                     ),

@@ -3,6 +3,7 @@ for the worker, once per day."""
 
 import logging
 import time as clock
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -21,8 +22,17 @@ MARKET_ZONES = {"HK": ZoneInfo("Asia/Hong_Kong"), "US": ZoneInfo("America/New_Yo
 class Job:
     name: str
     market: str
-    at: time
+    at: time | Callable[[], time]  # a callable for a time set through approval (PL-12)
     task_path: str  # dotted path of a django_tasks task taking (run_id)
+
+    def time(self) -> time:
+        return self.at() if callable(self.at) else self.at
+
+
+def auto_liquidation_time() -> time:
+    from riskdesk.liquidation.services import parameters
+
+    return parameters().auto_time
 
 
 JOBS: list[Job] = [
@@ -30,12 +40,18 @@ JOBS: list[Job] = [
     Job("extend-calendar", "HK", time(6, 0), "riskdesk.calendars.tasks.extend_calendar_task"),
     Job("margin-settings-due", "HK", time(8, 30), "riskdesk.margin.tasks.settings_due_task"),
     Job("margin-call-daily", "HK", time(18, 0), "riskdesk.margincall.tasks.daily_screen_task"),
+    Job(
+        "auto-liquidation",
+        "HK",
+        auto_liquidation_time,
+        "riskdesk.liquidation.tasks.auto_liquidation_task",
+    ),
 ]
 
 
 def due(job: Job, now: datetime) -> bool:
     local = now.astimezone(MARKET_ZONES[job.market])
-    return local.time() >= job.at and is_trading_day(job.market, local.date())
+    return local.time() >= job.time() and is_trading_day(job.market, local.date())
 
 
 def run_due(now: datetime, jobs: list[Job] | None = None) -> list[JobRun]:

@@ -56,6 +56,8 @@ class MarginCall(models.Model):
     # What the risk officer adds (MC-1): a note and the exception flag (异常单).
     note = models.TextField(_("note"), blank=True)
     exception = models.BooleanField(_("exception"), default=False, db_index=True)
+    # MC-1 自动平仓: liquidate automatically once past the deadline (when switched on, PL-12).
+    auto_liquidate = models.BooleanField(_("auto liquidation"), default=True)
 
     class Meta:
         ordering = ["-triggered_at"]
@@ -65,7 +67,10 @@ class MarginCall(models.Model):
                 fields=["account"], condition=Q(status="open"), name="one_open_call_per_account"
             ),
         ]
-        permissions = [("annotate_margincall", "Can add notes and flag exceptions on margin calls")]
+        permissions = [
+            ("annotate_margincall", "Can add notes and flag exceptions on margin calls"),
+            ("change_deadline", "Can change a margin call's deadline and auto liquidation"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.alert} {self.status}"
@@ -81,9 +86,11 @@ class MarginCallEvent(models.Model):
         DEESCALATE = "deescalate", _("Back to margin call")
         END = "end", _("Ended")
         NOTE = "note", _("Note")
+        DEADLINE = "deadline", _("Deadline changed")
+        LIQUIDATION = "liquidation", _("Liquidation orders placed")
 
     call = models.ForeignKey(MarginCall, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(_("change"), max_length=10, choices=Kind.choices)
+    kind = models.CharField(_("change"), max_length=12, choices=Kind.choices)
     at = models.DateTimeField(_("time"), default=timezone.now)
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
@@ -150,3 +157,4 @@ class RescreenRequest(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.reason}"
+

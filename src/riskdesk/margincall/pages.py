@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from riskdesk.book import selectors as book_selectors
 from riskdesk.book.models import Account
 from riskdesk.console.listing import Column, Filter, ListPage
+from riskdesk.liquidation.pages import call_liquidation_context
 from riskdesk.margincall import services
 from riskdesk.margincall.models import MarginCall, MarginCallEvent, MarginCallSnapshot
 from riskdesk.margincall.services import hours_between
@@ -268,6 +269,9 @@ EVENT_KEYS = [
     ("lna", _("LNA")),
     ("note", _("note")),
     ("exception", _("exception")),
+    ("deadline", _("deadline")),
+    ("auto_liquidate", _("auto liquidation")),
+    ("orders", _("orders")),
 ]
 
 
@@ -316,6 +320,7 @@ def call_detail(request, pk):
             "snapshots": call.snapshots.order_by("-at"),
             "can_annotate": request.user.has_perm(ANNOTATE),
             **call_notice_context(request, call),
+            **call_liquidation_context(request, call),
         },
     )
 

@@ -96,3 +96,7 @@ api.add_router("/margin", margin_rules_router)
 from riskdesk.margincall.api import router as margincall_router  # noqa: E402
 
 api.add_router("/margin-calls", margincall_router)
+
+from riskdesk.liquidation.api import router as liquidation_router  # noqa: E402
+
+api.add_router("/liquidation", liquidation_router)

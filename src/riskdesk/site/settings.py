@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "riskdesk.margin",
     "riskdesk.margincall",
     "riskdesk.notices",
+    "riskdesk.liquidation",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,13 @@ RISKDESK_CALL_DEADLINE_DAYS = int(os.environ.get("RISKDESK_CALL_DEADLINE_DAYS", 
 RISKDESK_EXPORT_MAX_ROWS = int(os.environ.get("RISKDESK_EXPORT_MAX_ROWS", "200000"))
 # Where client messages go for SMS / push (PL-7): a JSON POST per message; empty = no webhook.
 RISKDESK_WEBHOOK_URL = os.environ.get("RISKDESK_WEBHOOK_URL", "")
+# Liquidation orders (MC-10): "simulated" fills at the last price; "fix" sends FIX 4.4 to the
+# order-management system at RISKDESK_FIX_HOST:RISKDESK_FIX_PORT (see docs/operations.md).
+RISKDESK_ORDER_GATEWAY = os.environ.get("RISKDESK_ORDER_GATEWAY", "simulated")
+RISKDESK_FIX_HOST = os.environ.get("RISKDESK_FIX_HOST", "127.0.0.1")
+RISKDESK_FIX_PORT = int(os.environ.get("RISKDESK_FIX_PORT", "9878"))
+RISKDESK_FIX_SENDER = os.environ.get("RISKDESK_FIX_SENDER", "RISKDESK")
+RISKDESK_FIX_TARGET = os.environ.get("RISKDESK_FIX_TARGET", "OMS")
 
 LOGGING = {
     "version": 1,

@@ -23,6 +23,7 @@ urlpatterns = [
     path("calendar/", include("riskdesk.calendars.pages")),
     path("margincall/", include("riskdesk.margincall.urls", namespace="margincall")),
     path("notices/", include("riskdesk.notices.pages", namespace="notices")),
+    path("liquidation/", include("riskdesk.liquidation.pages", namespace="liquidation")),
     path("imports/<str:key>/template.xlsx", console.import_template, name="import-template"),
     path("imports/<str:key>/", console.import_upload, name="import-upload"),
     path("imports/batch/<int:batch_id>/", console.import_preview, name="import-preview"),

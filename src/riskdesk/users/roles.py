@@ -48,6 +48,8 @@ VIEW_GOVERNED = [
     "calendars.view_tradingday",
     "margincall.view_margincall",
     "notices.view_message",
+    "liquidation.view_liquidationparameters",
+    "liquidation.view_liquidationorder",
 ]
 
 # What a risk officer proposes about margin (each change goes through approval).
@@ -71,7 +73,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *MARGIN_MAKER,
         "calendars.change_tradingday",
         "margincall.annotate_margincall",
+        "margincall.change_deadline",
         "notices.send_message",
+        "liquidation.liquidate",
+        "liquidation.change_liquidationparameters",
     ],
     RISK_APPROVER: [*VIEW_BOOK, *VIEW_GOVERNED, "book.export_rows"],
     CLEARING_OPERATOR: [

@@ -21,6 +21,14 @@ def amount(value):
 
 
 @register.filter
+def quantity(value):
+    """A whole number with grouping (shares, contracts)."""
+    if value is None or value == "":
+        return ""
+    return floatformat(value, "0g")
+
+
+@register.filter
 def figure(value):
     """A JSON value of a change request: decimal strings as amounts, anything else as is."""
     if isinstance(value, str):
@@ -68,7 +76,7 @@ def cell(c):
     elif kind == "rate":
         text = _trimmed(value, 8)
     elif kind == "quantity":
-        text = floatformat(value, "0g")
+        text = quantity(value)
     elif kind == "datetime" and isinstance(value, datetime):
         text = formats.date_format(timezone.localtime(value), "Y-m-d H:i:s")
     elif kind == "date" and isinstance(value, date):
