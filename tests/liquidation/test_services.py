@@ -235,3 +235,28 @@ def test_deadline_change_is_validated_and_recorded(committed, crash, users):
         "note": "client wiring funds",
     }
     assert event.before["auto_liquidate"] is True and event.actor == officer
+
+
+def test_reject_ends_an_order_even_while_a_cancel_is_pending_and_gateways_do_not_mix(
+    committed, crash, users, liq_book
+):
+    """A refused cancel lets the order work on; a rejected order is finished whatever was asked;
+    a report from another gateway than the order's is refused."""
+    call = crash()
+    liq_book["tencent"].status = "suspended"
+    liq_book["tencent"].save()
+    (order,) = committed(services.place, call.account, [("700.HK", 100)], user=users["officer"])
+    ref = order.client_order_id
+    with pytest.raises(LiquidationError, match="sent by simulated, not fix"):
+        services.apply_report(Report(ref, "x-1", "rejected", text="no"), gateway="fix")
+    LiquidationOrder.objects.filter(pk=order.pk).update(status="cancel_pending")
+    services.apply_report(
+        Report(ref, "r-1", "cancel_rejected", text="too late"), gateway="simulated"
+    )
+    order.refresh_from_db()
+    assert (order.status, order.reason) == ("working", "too late")
+    LiquidationOrder.objects.filter(pk=order.pk).update(status="cancel_pending")
+    services.apply_report(Report(ref, "r-2", "rejected", text="halted"), gateway="simulated")
+    order.refresh_from_db()
+    assert (order.status, order.reason) == ("rejected", "halted")
+    assert qty() == 1000

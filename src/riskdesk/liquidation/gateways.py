@@ -28,7 +28,7 @@ class Report:
 
     client_order_id: str  # ClOrdID (11), or OrigClOrdID (41) for a cancel
     exec_id: str  # ExecID (17)
-    exec_type: str  # ExecType (150): new | trade | cancelled | rejected
+    exec_type: str  # ExecType (150): new | trade | cancelled | rejected; cancel_rejected (35=9)
     last_quantity: int = 0  # LastQty (32)
     last_price: Decimal | None = None  # LastPx (31)
     text: str = ""  # Text (58)

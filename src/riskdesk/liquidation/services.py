@@ -255,8 +255,11 @@ def cancel(order: LiquidationOrder, *, user, reason: str = "") -> LiquidationOrd
         order.status = LiquidationOrder.Status.CANCEL_PENDING
         order.cancelled_by = user
         order.reason = reason
+        order.cancel_sent_at = None  # a new cancel request: the gateway sends it again
         order.updated_at = timezone.now()
-        order.save(update_fields=["status", "cancelled_by", "reason", "updated_at"])
+        order.save(
+            update_fields=["status", "cancelled_by", "reason", "cancel_sent_at", "updated_at"]
+        )
         gateway(order.gateway).cancel(order)
     return order
 
@@ -268,7 +271,9 @@ def apply_report(report: Report, *, gateway: str) -> bool:
     """Apply one execution report; False when it was already applied (same exec id).
 
     A trade posts a book trade fill keyed ``liq:<gateway>:<exec id>`` in the same transaction
-    as the order's new state, so the fill and the order move together, once.
+    as the order's new state, so the fill and the order move together, once. A fill reported
+    on an order already cancelled or rejected is still booked (the shares did change hands)
+    but leaves its final status. ``cancel_rejected`` is a refused cancel: the order works on.
     """
     Status = LiquidationOrder.Status
     with transaction.atomic():
@@ -280,6 +285,10 @@ def apply_report(report: Report, *, gateway: str) -> bool:
         )
         if order is None:
             raise LiquidationError("client_order_id", f"unknown order {report.client_order_id}")
+        if order.gateway != gateway:
+            raise LiquidationError(
+                "gateway", f"{order.client_order_id} was sent by {order.gateway}, not {gateway}"
+            )
         if Execution.objects.filter(gateway=gateway, exec_id=report.exec_id).exists():
             return False
         execution = Execution(
@@ -320,7 +329,9 @@ def apply_report(report: Report, *, gateway: str) -> bool:
             order.average_price = (value + report.last_price * report.last_quantity) / filled
             order.average_price = order.average_price.quantize(Decimal("0.000001"))
             order.filled_quantity = filled
-            if filled == order.quantity:
+            if not order.live:
+                log.warning("%s: fill after %s, booked", order.client_order_id, order.status)
+            elif filled == order.quantity:
                 order.status = Status.FILLED
             elif order.status != Status.CANCEL_PENDING:
                 order.status = Status.PARTIAL
@@ -328,13 +339,14 @@ def apply_report(report: Report, *, gateway: str) -> bool:
             if order.live:
                 order.status = Status.CANCELLED
                 order.reason = order.reason or report.text
-        elif report.exec_type == "rejected":
+        elif report.exec_type == "cancel_rejected":
             if order.status == Status.CANCEL_PENDING:
-                # A cancel refused (e.g. already filled): the order keeps working.
                 order.status = Status.PARTIAL if order.filled_quantity else Status.WORKING
-            elif order.live:
+            order.reason = report.text  # why the cancel failed, e.g. too late: filled
+        elif report.exec_type == "rejected":
+            if order.live:
                 order.status = Status.REJECTED
-            order.reason = report.text
+                order.reason = report.text
         else:
             raise LiquidationError("exec_type", f"unknown exec type {report.exec_type!r}")
         execution.save()

@@ -117,6 +117,7 @@ def _live_page(name, title, feature, account_type) -> ListPage:
         created_key="triggered_at",
         summary=summary,
         bulk_action=(_("Send notice to selected"), "notices:bulk-send", "notices.send_message"),
+        actions=[(_("Batch liquidation"), "liquidation:batch", "liquidation.liquidate")],
     )
 
 
