@@ -51,6 +51,10 @@ def test_ticket_preview_of_typed_quantities_and_errors(officer, crash):
     page = officer.get(url, {"q_700.HK": "2000"}).content.decode()
     assert 'data-testid="ticket-error">700.HK: 2000 exceeds the 1000' in page
     assert 'data-testid="place"' not in page
+    page = officer.get(url, {"q_700.HK": "1,000"}).content.decode()
+    # Quantities travel unlocalised: "1,000" on the screen, 1000 in the form.
+    assert 'name="quantity" value="1000"' in page and 'data-testid="qty-700.HK"' in page
+    assert 'name="q_700.HK" value="1000"' in page
     page = officer.get(url, {"instrument": "700.HK", "quantity": "100"}).content.decode()
     assert 'data-testid="qty-700.HK" value="100"' in page or 'value="100" size="10"' in page
 
