@@ -11,11 +11,12 @@ Sortable columns must therefore be NOT NULL.
 import base64
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.shortcuts import render
@@ -359,3 +360,97 @@ def _query(active: dict, **extra) -> str:
 
     params = {**active, **{k: v for k, v in extra.items() if v}}
     return urlencode(params)
+
+
+# --- link and action columns, base-currency amounts (the MC-6 … MC-9 overviews) -------------
+
+#: ``currency_key`` of an amount in base currency (no column holds it).
+BASE = "__base__"
+
+
+@dataclass(frozen=True)
+class LinkColumn(Column):
+    """A column whose cell links to a URL built from the row (a query string, or one page or
+    another): ``href(row)``. With ``text`` the cell shows that label instead of the value (an
+    action such as "Liquidate"), only to users holding ``permission``, and is not exported."""
+
+    href: Callable[[dict], str | None] | None = None
+    text: str | None = None
+    permission: str | None = None
+
+    @property
+    def exported(self) -> bool:
+        return self.text is None
+
+
+@dataclass
+class OverviewPage(ListPage):
+    """A list page with link and action columns (``LinkColumn``) and amounts in base currency
+    (``currency_key=BASE``)."""
+
+    # The permissions of the user the page is rendered for (set per request, on a copy).
+    granted: frozenset = frozenset()
+    # Values read by ``derive`` and ``LinkColumn.href`` that no column shows.
+    extra_keys: tuple[str, ...] = ()
+
+    def _with_extra_keys(self) -> ListPage:
+        hidden = [Column(key, key) for key in self.extra_keys]
+        return replace(self, columns=[*self.columns, *hidden], extra_keys=())
+
+    def page(self, params, user=None) -> dict:
+        if not self.extra_keys:
+            return super().page(params, user)
+        return self._with_extra_keys().page(params, user)
+
+    def export_rows(self, params, user=None):
+        if not self.extra_keys:
+            return super().export_rows(params, user)
+        return self._with_extra_keys().export_rows(params, user)
+
+    def list_view(self, request):
+        wanted = {c.permission for c in self.columns if isinstance(c, LinkColumn) and c.permission}
+        granted = frozenset(p for p in wanted if request.user.has_perm(p))
+        # An action the user may not take is not shown at all.
+        columns = [
+            c
+            for c in self.columns
+            if not (isinstance(c, LinkColumn) and c.text is not None)
+            or c.permission is None
+            or c.permission in granted
+        ]
+        return ListPage.list_view(replace(self, granted=granted, columns=columns), request)
+
+    def export_view(self, request):
+        columns = [c for c in self.columns if not isinstance(c, LinkColumn) or c.exported]
+        return ListPage.export_view(replace(self, columns=columns), request)
+
+    def render_row(self, row: dict) -> list[dict]:
+        cells = super().render_row(row)
+        for cell in cells:
+            col = cell["col"]
+            if col.currency_key == BASE:
+                cell["currency"] = settings.RISKDESK_BASE_CURRENCY
+            if not isinstance(col, LinkColumn):
+                continue
+            allowed = col.permission is None or col.permission in self.granted
+            href = col.href(row) if allowed and col.href else None
+            if col.text is not None:
+                cell.pop("display", None)
+                cell["value"] = col.text if href else None
+            if href:
+                cell["href"] = href
+        return cells
+
+
+@dataclass(frozen=True)
+class DayFilter(Filter):
+    """One exact date (a plain date field), entered with a date picker."""
+
+    kind: str = "day_from"  # the date widget of the list page
+
+    def condition(self, raw: str) -> Q:
+        try:
+            value = date.fromisoformat(raw)
+        except ValueError:
+            raise FilterError(self.label, _("not a date (YYYY-MM-DD)")) from None
+        return Q(**{self.lookup or self.key: value})

@@ -140,15 +140,35 @@ MENU: tuple[Section, ...] = (
                         "notices:messages",
                         "notices.view_message",
                     ),
-                    _soon(_("Securities-lending overview"), "MC-6"),
-                    _soon(_("Bad credit"), "MC-7"),
+                    Entry(
+                        _("Securities-lending overview"),
+                        "MC-6",
+                        "margincall:lending",
+                        "margincall.view_margincall",
+                    ),
+                    Entry(
+                        _("Bad credit"),
+                        "MC-7",
+                        "margincall:bad-credit",
+                        "margincall.view_margincall",
+                    ),
                 ),
             ),
             Group(
                 _("Stock recall"),
                 (
-                    _soon(_("Covered-option recall"), "MC-8"),
-                    _soon(_("Short-stock recall"), "MC-9"),
+                    Entry(
+                        _("Covered-option recall"),
+                        "MC-8",
+                        "margincall:covered-calls",
+                        "margincall.view_margincall",
+                    ),
+                    Entry(
+                        _("Short-stock recall"),
+                        "MC-9",
+                        "margincall:short-recalls",
+                        "margincall.view_margincall",
+                    ),
                 ),
             ),
             Group(

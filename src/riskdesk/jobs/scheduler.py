@@ -40,6 +40,7 @@ JOBS: list[Job] = [
     Job("extend-calendar", "HK", time(6, 0), "riskdesk.calendars.tasks.extend_calendar_task"),
     Job("margin-settings-due", "HK", time(8, 30), "riskdesk.margin.tasks.settings_due_task"),
     Job("margin-call-daily", "HK", time(18, 0), "riskdesk.margincall.tasks.daily_screen_task"),
+    Job("short-recall", "HK", time(8, 45), "riskdesk.margincall.recalls.short_recall_task"),
     Job(
         "auto-liquidation",
         "HK",

@@ -158,3 +158,49 @@ class RescreenRequest(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.reason}"
 
+
+class ShortRecall(models.Model):
+    """MC-9 空头股票追收: a short stock position that must be bought back, as found by the daily
+    run (``margincall.recalls``) for ``run_date``. Re-running a date replaces its rows."""
+
+    class Reason(models.TextChoices):
+        NO_SHORT_MARGIN = "no_short_margin", _("No short margin for the stock")
+        NOT_SHORTABLE = "not_shortable", _("Short selling not allowed")
+        POOL_SHORT = "pool_short", _("Lending pool below the short quantity")
+
+    run_date = models.DateField(_("run date"))
+    account = models.ForeignKey(
+        "book.Account",
+        on_delete=models.PROTECT,
+        related_name="short_recalls",
+        verbose_name=_("account"),
+    )
+    instrument = models.ForeignKey(
+        "book.Instrument",
+        on_delete=models.PROTECT,
+        related_name="short_recalls",
+        verbose_name=_("stock"),
+    )
+    quantity = models.BigIntegerField(_("quantity short"))  # positive
+    # Of the quantity short, base currency, positive; None when the stock has no price.
+    market_value = models.DecimalField(_("market value"), null=True, blank=True, **AMOUNT)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    # The stock's state when the run found it: shortable status (blank: no short margin),
+    # lending pool and the quantity all clients were short.
+    shortable = models.CharField(_("shortable"), max_length=16, blank=True)
+    pool_qty = models.BigIntegerField(_("lending pool"), null=True, blank=True)
+    total_short = models.BigIntegerField(_("short quantity of all clients"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-run_date", "id"]
+        verbose_name = _("short-stock recall")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run_date", "account", "instrument"], name="one_recall_per_position_per_day"
+            ),
+        ]
+        indexes = [models.Index(fields=["run_date", "id"], name="short_recall_run_date")]
+
+    def __str__(self) -> str:
+        return f"{self.run_date} {self.account_id} {self.instrument_id} {self.quantity}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from riskdesk.margincall import pages
+from riskdesk.margincall import overviews, pages
 
 app_name = "margincall"
 urlpatterns = [
@@ -11,4 +11,6 @@ urlpatterns = [
     path("calls/<int:pk>/annotate/", pages.annotate, name="annotate"),
     path("snapshots/<int:pk>/", pages.snapshot_detail, name="snapshot"),
     path("snapshots/<int:pk>/snapshot.json", pages.snapshot_download, name="snapshot-json"),
+    # MC-6 … MC-9: securities lending, bad credit, covered-option and short-stock recall.
+    *[u for page in overviews.LIST_PAGES for u in page.urls()],
 ]

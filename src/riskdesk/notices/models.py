@@ -1,4 +1,5 @@
-"""PL-7: every message sent (or refused) to a client, with its delivery status.
+"""PL-7: every message sent (or refused) to a client, with its delivery status: margin-call
+notices (MC-1) and stock recall notices (MC-6, MC-9).
 
 A message is stored before anything goes out: e-mail and webhook are delivered by a task on the
 worker (queued → sent / failed with the error), the in-app inbox at once; a message that must
@@ -17,6 +18,7 @@ from riskdesk.book.models import Language
 class Message(models.Model):
     class Kind(models.TextChoices):
         MARGIN_CALL = "margin_call", _("Margin-call notice")
+        STOCK_RECALL = "stock_recall", _("Stock recall notice")
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("E-mail")
@@ -48,6 +50,17 @@ class Message(models.Model):
         related_name="messages",
         verbose_name=_("margin call"),
     )
+    # A stock recall (MC-6, MC-9): the stock, the quantity to return and the return-by date.
+    instrument = models.ForeignKey(
+        "book.Instrument",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("stock"),
+    )
+    quantity = models.BigIntegerField(_("quantity"), null=True, blank=True)
+    due_date = models.DateField(_("return by"), null=True, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     language = models.CharField(_("language"), max_length=8, choices=Language.choices)

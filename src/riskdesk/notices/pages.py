@@ -1,5 +1,7 @@
 """Message pages (PL-7): every message with its delivery status; sending a margin-call notice
-from a call's detail, and to the calls ticked on the alerts list."""
+from a call's detail, and to the calls ticked on the alerts list; sending a stock recall notice
+to the short positions ticked on the securities-lending (MC-6) or short-stock recall (MC-9)
+lists."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,8 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from riskdesk.book.models import Position
 from riskdesk.console.listing import Column, Filter, ListPage
-from riskdesk.margincall.models import MarginCall
+from riskdesk.margincall.models import MarginCall, ShortRecall
+from riskdesk.margincall.recalls import SHORT_KINDS
 from riskdesk.notices import services
 from riskdesk.notices.models import Message
 from riskdesk.notices.rendering import render_call_notice
@@ -29,8 +33,10 @@ message_list = ListPage(
     queryset=lambda: Message.objects.all(),
     columns=[
         Column("created_at", _("Time"), kind="datetime", sortable=True),
+        Column("kind", _("Kind"), choices=dict(Message.Kind.choices)),
         Column("client__code", _("Client code")),
         Column("account__number", _("Account")),
+        Column("instrument__code", _("Stock")),
         Column("channel", _("Channel"), choices=dict(Message.Channel.choices)),
         Column("status", _("Status"), choices=dict(Message.Status.choices)),
         Column("subject", _("Subject")),
@@ -39,6 +45,7 @@ message_list = ListPage(
         Column("sent_at", _("Sent"), kind="datetime"),
     ],
     filters=[
+        Filter("kind", _("Kind"), "choice", choices=tuple(Message.Kind.choices)),
         Filter("status", _("Status"), "choice", choices=tuple(Message.Status.choices)),
         Filter("channel", _("Channel"), "choice", choices=tuple(Message.Channel.choices)),
         Filter("client", _("Client code"), "prefix", lookup="client__code"),
@@ -92,18 +99,95 @@ def send(request, pk):
 @requires(VIEW_CALL, SEND)
 @require_POST
 def bulk_send(request):
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = _ids(request)
     if not ids:
         messages.error(request, _("Tick the margin calls to send a notice to."))
         return redirect("margincall:alerts")
+    calls = MarginCall.objects.filter(pk__in=ids).select_related("account__client").order_by("pk")
+    results = services.send_bulk(calls, channels=_bulk_channels(), user=request.user)
+    return render(request, "notices/bulk_result.html", {"results": results})
+
+
+def _bulk_channels() -> list[str]:
     from django.conf import settings
 
     channels = list(BULK_CHANNELS)
     if settings.RISKDESK_WEBHOOK_URL:
         channels.append(Message.Channel.WEBHOOK)
-    calls = MarginCall.objects.filter(pk__in=ids).select_related("account__client").order_by("pk")
-    results = services.send_bulk(calls, channels=channels, user=request.user)
-    return render(request, "notices/bulk_result.html", {"results": results})
+    return channels
+
+
+def _ids(request) -> list[int]:
+    return [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+
+
+def _recall_result(request, items, back: str):
+    results = services.send_recall_bulk(items, channels=_bulk_channels(), user=request.user)
+    return render(request, "notices/recall_result.html", {"results": results, "back": back})
+
+
+@requires(VIEW_CALL, SEND)
+@require_POST
+def recall_positions(request):
+    """Recall notices for the short positions ticked on the clients-short list (MC-6)."""
+    ids = _ids(request)
+    if not ids:
+        messages.error(request, _("Tick the short positions to send a recall notice to."))
+        return redirect("margincall:lending-positions")
+    positions = (
+        Position.objects.filter(pk__in=ids, instrument__kind__in=SHORT_KINDS)
+        .select_related("account__client", "instrument")
+        .order_by("instrument__code", "account__number")
+    )
+    items = [
+        {
+            "account": p.account,
+            "instrument": p.instrument,
+            "quantity": -p.quantity if p.quantity < 0 else 0,
+            "refused": "" if p.quantity < 0 else _("no longer short"),
+        }
+        for p in positions
+    ]
+    return _recall_result(request, items, "margincall:lending-positions")
+
+
+@requires(VIEW_CALL, SEND)
+@require_POST
+def recall_short(request):
+    """Recall notices for the rows ticked on the short-stock recall list (MC-9): the quantity
+    asked back is what the account is short now (it may have covered part since the run)."""
+    ids = _ids(request)
+    if not ids:
+        messages.error(request, _("Tick the short positions to send a recall notice to."))
+        return redirect("margincall:short-recalls")
+    recalls = (
+        ShortRecall.objects.filter(pk__in=ids)
+        .select_related("account__client", "instrument")
+        .order_by("instrument__code", "account__number", "-run_date")
+    )
+    held = {
+        (p.account_id, p.instrument_id): p.quantity
+        for p in Position.objects.filter(
+            account_id__in={r.account_id for r in recalls},
+            instrument_id__in={r.instrument_id for r in recalls},
+        )
+    }
+    items, seen = [], set()
+    for r in recalls:
+        key = (r.account_id, r.instrument_id)
+        if key in seen:  # the same position ticked on two run dates: one notice
+            continue
+        seen.add(key)
+        short = -held.get(key, 0)
+        items.append(
+            {
+                "account": r.account,
+                "instrument": r.instrument,
+                "quantity": max(short, 0),
+                "refused": "" if short > 0 else _("no longer short"),
+            }
+        )
+    return _recall_result(request, items, "margincall:short-recalls")
 
 
 app_name = "notices"
@@ -111,4 +195,6 @@ urlpatterns = [
     *message_list.urls(),
     path("calls/<int:pk>/send/", send, name="send"),
     path("bulk-send/", bulk_send, name="bulk-send"),
+    path("recall/positions/", recall_positions, name="recall-positions"),
+    path("recall/short-recalls/", recall_short, name="recall-short"),
 ]

@@ -33,6 +33,12 @@ def _webhook_payload(message) -> dict:
             "nar": str(call.nar),
             "deadline": call.deadline.isoformat(),
         }
+    if message.kind == message.Kind.STOCK_RECALL:
+        payload["recall"] = {
+            "instrument": message.instrument.code if message.instrument_id else None,
+            "quantity": message.quantity,
+            "return_by": message.due_date.isoformat() if message.due_date else None,
+        }
     return payload
 
 
@@ -55,7 +61,9 @@ def deliver(message_id: int) -> str:
     from riskdesk.notices.models import Message
     from riskdesk.notices.services import past_deadline
 
-    message = Message.objects.select_related("client", "account", "call").get(pk=message_id)
+    message = Message.objects.select_related("client", "account", "call", "instrument").get(
+        pk=message_id
+    )
     if message.status != Message.Status.QUEUED:
         return message.status
     now = timezone.now()
