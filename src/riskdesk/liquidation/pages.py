@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -77,7 +77,7 @@ def _chosen(params, codes) -> list[tuple[str, int]]:
         if not raw:
             continue
         if not raw.isdigit():
-            raise LiquidationError(code, _t("%(code)s: not a whole number") % {"code": code})
+            raise LiquidationError(code, gettext("%(code)s: not a whole number") % {"code": code})
         if int(raw):
             lines.append((code, int(raw)))
     return lines
@@ -168,7 +168,7 @@ def _place(request, account):
         return redirect("liquidation:ticket", number=account.number)
     messages.success(
         request,
-        _t("%(n)s liquidation order(s) placed: %(ids)s")
+        gettext("%(n)s liquidation order(s) placed: %(ids)s")
         % {"n": len(orders), "ids": ", ".join(o.client_order_id for o in orders)},
     )
     call = orders[0].call if orders else None
@@ -249,7 +249,7 @@ def order_cancel(request, pk):
         messages.error(request, exc.reason)
     else:
         messages.success(
-            request, _t("Cancel requested for %(id)s.") % {"id": order.client_order_id}
+            request, gettext("Cancel requested for %(id)s.") % {"id": order.client_order_id}
         )
     return redirect("liquidation:order", pk=order.pk)
 
@@ -281,7 +281,7 @@ def batch(request):
         except LiquidationError as exc:
             error = exc.reason
         else:
-            messages.success(request, _t("Batch liquidation #%(n)s done.") % {"n": done.pk})
+            messages.success(request, gettext("Batch liquidation #%(n)s done.") % {"n": done.pk})
             return render(request, "liquidation/batch_done.html", {"batch": done})
     elif request.method == "POST":
         for call in calls:
@@ -289,7 +289,7 @@ def batch(request):
                 proposal = services.propose(call.account, only=only or None)
                 previews.append({"call": call, "plan": proposal.plan})
         if not previews:
-            error = _t("Choose at least one margin call.")
+            error = gettext("Choose at least one margin call.")
     return render(
         request,
         "liquidation/batch.html",
@@ -370,7 +370,7 @@ def deadline(request, pk):
     try:
         day = date.fromisoformat(request.POST.get("deadline", ""))
     except ValueError:
-        messages.error(request, _t("Deadline: not a date (YYYY-MM-DD)."))
+        messages.error(request, gettext("Deadline: not a date (YYYY-MM-DD)."))
         return redirect("margincall:call", pk=call.pk)
     try:
         services.change_deadline(
@@ -383,7 +383,7 @@ def deadline(request, pk):
     except LiquidationError as exc:
         messages.error(request, f"{exc.field}: {exc.reason}")
     else:
-        messages.success(request, _t("Deadline and auto liquidation saved."))
+        messages.success(request, gettext("Deadline and auto liquidation saved."))
     return redirect("margincall:call", pk=call.pk)
 
 
