@@ -293,7 +293,15 @@ class Position(models.Model):
                 fields=["account", "instrument"], name="one_position_per_instrument"
             )
         ]
-        indexes = [models.Index(fields=["instrument", "account"])]
+        indexes = [
+            models.Index(fields=["instrument", "account"]),
+            # The short positions of a stock (MC-6, MC-9) without reading its longs.
+            models.Index(
+                fields=["instrument", "account"],
+                condition=models.Q(quantity__lt=0),
+                name="position_short_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.instrument_id} {self.quantity}"

@@ -42,6 +42,7 @@ from riskdesk.engine.margin import market_value
 from riskdesk.engine.money import round_amount
 from riskdesk.margin.models import Shortable
 from riskdesk.margincall.models import MarginCall, ShortRecall
+from riskdesk.margincall.pages import call_account_filters
 from riskdesk.margincall.recalls import SHORT_KINDS, short_stock_positions
 
 VIEW = "margincall.view_margincall"
@@ -353,18 +354,7 @@ bad_credit = OverviewPage(
         ),
     ],
     filters=[
-        Filter("account", _("Account"), "prefix", lookup="account__number"),
-        Filter("client", _("Client code"), "prefix", lookup="account__client__code"),
-        Filter(
-            "type",
-            _("Account type"),
-            "choice",
-            lookup="account__type",
-            choices=(
-                (Account.Type.MARGIN, _("Margin")),
-                (Account.Type.INTRADAY, _("Intraday margin")),
-            ),
-        ),
+        *call_account_filters(),
         Filter("shortfall_min", _("Shortfall from"), "min", lookup="shortfall"),
         Filter("triggered_from", _("Triggered from"), "date_from", lookup="triggered_at"),
         Filter("triggered_to", _("Triggered to"), "date_to", lookup="triggered_at"),

@@ -82,6 +82,24 @@ def _alert_columns(with_status: bool = False) -> list[Column]:
     ]
 
 
+def call_account_filters() -> list[Filter]:
+    """Account, client and account type of a call's account (history, bad credit)."""
+    return [
+        Filter("account", _("Account"), "prefix", lookup="account__number"),
+        Filter("client", _("Client code"), "prefix", lookup="account__client__code"),
+        Filter(
+            "type",
+            _("Account type"),
+            "choice",
+            lookup="account__type",
+            choices=(
+                (Account.Type.MARGIN, _("Margin")),
+                (Account.Type.INTRADAY, _("Intraday margin")),
+            ),
+        ),
+    ]
+
+
 def _alert_filters() -> list[Filter]:
     return [
         Filter("alert", _("Alert type"), "choice", choices=tuple(MarginCall.Alert.choices)),
@@ -204,18 +222,7 @@ history = ListPage(
         Column("exception", _("Exception"), kind="bool", choices=YES_NO),
     ],
     filters=[
-        Filter("account", _("Account"), "prefix", lookup="account__number"),
-        Filter("client", _("Client code"), "prefix", lookup="account__client__code"),
-        Filter(
-            "type",
-            _("Account type"),
-            "choice",
-            lookup="account__type",
-            choices=(
-                (Account.Type.MARGIN, _("Margin")),
-                (Account.Type.INTRADAY, _("Intraday margin")),
-            ),
-        ),
+        *call_account_filters(),
         Filter("triggered_from", _("Triggered from"), "date_from", lookup="triggered_at"),
         Filter("triggered_to", _("Triggered to"), "date_to", lookup="triggered_at"),
     ],
