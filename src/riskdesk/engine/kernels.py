@@ -232,6 +232,166 @@ def reprice_holders(
         state[a, O_ALERT] = alert
 
 
+#: Columns of the live screen's packed instrument rows (one row per instrument).
+L_U2, L_U1, L_U0, L_EXCLUDED = range(4)
+#: Columns of the live screen's per-account parameters.
+P_IR, P_TC, P_LIMIT, P_HAS_LIMIT = range(4)
+#: The live screen's state column holding the account's exposure bound, as float64 bits (read
+#: and written through a float64 view of the state: the same cache lines as the figures).
+O_BOUND = 15
+
+
+@kernel
+def _store(state, a, cash, long_mv, short_mv, excl, r_im, r_mcm, r_mm, r_fm, params):
+    equity, lna, nar, loan, over, call, alert = derive(
+        cash, long_mv, short_mv, excl, r_mcm, r_mm, r_fm,
+        params[a, P_IR], params[a, P_TC], params[a, P_LIMIT], params[a, P_HAS_LIMIT] != 0,
+    )  # fmt: skip
+    state[a, O_CASH] = cash
+    state[a, O_LONG] = long_mv
+    state[a, O_SHORT] = short_mv
+    state[a, O_EXCLUDED] = excl
+    state[a, O_IM] = r_im
+    state[a, O_MCM] = r_mcm
+    state[a, O_MM] = r_mm
+    state[a, O_FM] = r_fm
+    state[a, O_EQUITY] = equity
+    state[a, O_LNA] = lna
+    state[a, O_NAR] = nar
+    state[a, O_LOAN] = loan
+    state[a, O_OVER] = over
+    state[a, O_CALL] = call
+    state[a, O_ALERT] = alert
+
+
+@parallel_kernel
+def margin_positions(
+    slots, pos_start, pos_end, pos_instr, pos_qty, pos_fac, cash_start, cash_end, cash_ccy,
+    cash_amt, fx, rows, params, state, statef,
+):  # fmt: skip
+    """MC-1 figures of the accounts ``slots`` from scratch, with a margin ratio per POSITION.
+
+    Like ``margin_accounts``, but the factors come from ``pos_fac[p]`` (the ratio MR-6 resolved
+    for that account's position: client rules, intraday or short ratios) instead of one row per
+    instrument, positions of account a are ``pos_start[a]:pos_end[a]`` (ranges, so an account can
+    be rewritten elsewhere), and the figures go to ``state[a]`` (account-major, O_* columns):
+    mv = round(q × unit), req(L) = Σ round(|mv| × factor_L) with factor 1 for excluded stocks,
+    long / short / excluded sums, cash = Σ round(balance × fx), then ``derive``.
+    ``statef[a, O_BOUND]`` (``statef``: ``state`` viewed as float64) gets
+    Σ |q|·(unit2 + 1) + Σ |cash|·(fx/10⁸ + 1): the caller checks it
+    against ``arrays.MAX_ACCOUNT_CENTS`` so that no intermediate can overflow.
+    """
+    for k in prange(len(slots)):
+        a = slots[k]
+        cash = 0
+        b = 0.0
+        for t in range(cash_start[a], cash_end[a]):
+            v = cash_amt[t]
+            cash += signed_mul_div_round(v, fx[cash_ccy[t]], FX_SCALE)
+            b += (-v if v < 0 else v) * (fx[cash_ccy[t]] / FX_SCALE + 1.0)
+        long_mv = 0
+        short_mv = 0
+        excl = 0
+        r_im = 0
+        r_mcm = 0
+        r_mm = 0
+        r_fm = 0
+        for p in range(pos_start[a], pos_end[a]):
+            i = pos_instr[p]
+            q = pos_qty[p]
+            b += (-q if q < 0 else q) * (rows[i, L_U2] + 1.0)
+            mv = market_value_cents(q, rows[i, L_U2], rows[i, L_U1], rows[i, L_U0])
+            excluded = rows[i, L_EXCLUDED] != 0
+            if q > 0:
+                long_mv += mv
+                if excluded:
+                    excl += mv
+            elif q < 0:
+                short_mv += mv
+            amv = -mv if mv < 0 else mv
+            if excluded:
+                r_im += amv
+                r_mcm += amv
+                r_mm += amv
+                r_fm += amv
+            else:
+                r_im += factor_line(amv, pos_fac[p, 0])
+                r_mcm += factor_line(amv, pos_fac[p, 1])
+                r_mm += factor_line(amv, pos_fac[p, 2])
+                r_fm += factor_line(amv, pos_fac[p, 3])
+        statef[a, O_BOUND] = b
+        _store(state, a, cash, long_mv, short_mv, excl, r_im, r_mcm, r_mm, r_fm, params)
+
+
+@kernel
+def _reprice_holding(
+    a, q, fac, r, old2, old1, old0, new2, new1, new0, excluded, params, state, statef
+):  # fmt: skip
+    """One holding of quantity q of account a, factors ``fac[r]``: mv and the four requirement
+    lines round(|mv| × factor_L) (factor 1 if excluded) at both unit values, the differences
+    added to the account's sums (exact int64: no drift), the account derived again; its bound
+    moves by |q|·(new2 − old2). Quantity 0 (a position closed or rewritten elsewhere) weighs
+    nothing."""
+    if q == 0:
+        return
+    old = market_value_cents(q, old2, old1, old0)
+    new = market_value_cents(q, new2, new1, new0)
+    statef[a, O_BOUND] += (-q if q < 0 else q) * float(new2 - old2)
+    if q > 0:
+        state[a, O_LONG] += new - old
+        if excluded:
+            state[a, O_EXCLUDED] += new - old
+    else:
+        state[a, O_SHORT] += new - old
+    a_old = -old if old < 0 else old
+    a_new = -new if new < 0 else new
+    for level in range(4):
+        if excluded:
+            state[a, O_IM + level] += a_new - a_old
+        else:
+            f = fac[r, level]
+            state[a, O_IM + level] += factor_line(a_new, f) - factor_line(a_old, f)
+    # derived here, while the account's row is in cache (an account holding several of the
+    # batch's instruments is derived several times: cheaper than coming back to its row)
+    _store(
+        state, a, state[a, O_CASH], state[a, O_LONG], state[a, O_SHORT], state[a, O_EXCLUDED],
+        state[a, O_IM], state[a, O_MCM], state[a, O_MM], state[a, O_FM], params,
+    )  # fmt: skip
+
+
+@kernel
+def reprice_instruments(
+    lo, hi, ex_pos, ex_seg, old_units, new_units, excluded, skip, h_slot, h_qty, h_fac,
+    pos_slot, pos_qty, pos_fac, params, state, statef,
+):  # fmt: skip
+    """MC-1: re-screen the holders of instruments whose unit value moved (one batch of ticks),
+    each holding with the margin ratio of its POSITION (MR-6: client rules, intraday, short)
+    rather than one per instrument.
+
+    Instrument k's unit value moved from ``old_units[k]`` to ``new_units[k]`` (u2, u1, u0);
+    its holdings are the holder-major records ``h_slot/h_qty/h_fac[lo[k]:hi[k]]`` (read
+    sequentially) plus the positions appended since, ``ex_pos[ex_seg[k]:ex_seg[k+1]]``;
+    ``skip[k]`` leaves it out (no exact difference: the caller recomputes those holders).
+    ``_reprice_holding`` per holding; ``statef`` is ``state`` viewed as float64 (the bound).
+    Serial: an account's holdings must not race on ``state[a]``."""
+    for k in range(len(lo)):
+        if skip[k]:
+            continue
+        o2, o1, o0 = old_units[k, 0], old_units[k, 1], old_units[k, 2]
+        n2, n1, n0 = new_units[k, 0], new_units[k, 1], new_units[k, 2]
+        ex = excluded[k]
+        for j in range(lo[k], hi[k]):
+            _reprice_holding(
+                h_slot[j], h_qty[j], h_fac, j, o2, o1, o0, n2, n1, n0, ex, params, state, statef
+            )
+        for j in range(ex_seg[k], ex_seg[k + 1]):
+            p = ex_pos[j]
+            _reprice_holding(
+                pos_slot[p], pos_qty[p], pos_fac, p, o2, o1, o0, n2, n1, n0, ex, params, state,
+                statef,
+            )  # fmt: skip
+
+
 # ---------------------------------------------------------------------- stress (ST-7)
 
 

@@ -54,13 +54,14 @@ class AccountRisk:
 
 def account_risk(account, *, at: datetime | None = None) -> AccountRisk:
     fx = fx_table()
-    resolver = Resolver(account, at=at)
     holdings, lines, unpriced = [], [], []
-    positions = (
+    positions = list(
         account.positions.exclude(quantity=0)
         .select_related("instrument", "instrument__price")
         .order_by("instrument__code")
     )
+    # the ratios of all the account's stocks in a few queries, not one per position
+    resolver = Resolver(account, at=at).preload(p.instrument_id for p in positions)
     for p in positions:
         inst = p.instrument
         price = getattr(inst, "price", None)

@@ -8,8 +8,11 @@ account), re-screens each touched account once per batch with the engine, and wr
 state and the new cursor in ONE transaction. A crash therefore re-processes the batch, and
 re-processing changes nothing: the figures equal the stored ones, so no event is written.
 
-This is the correct-first path: one ``account_risk`` per touched account. The vectorised path
-(the whole book in arrays, ``engine.batch_margin``) is the next increment for 1M accounts.
+The functions here are the SCALAR path: one ``account_risk`` (Decimal, from the database) per
+touched account. It is the reference the arrays path is tested against, and what a small book
+or a ``--scalar`` monitor runs. ``margincall.live`` is the arrays path (the whole book in
+arrays, re-screened by the engine's kernels, with the same cursor, transactions and state
+machine): ``run_forever`` and ``full_screen`` use it unless told ``scalar=True``.
 """
 
 from __future__ import annotations
@@ -199,9 +202,18 @@ def full_screen(
     *,
     chunk: int = CHUNK,
     progress: Callable[[int, int], None] | None = None,
+    scalar: bool = False,
 ) -> int:
     """Screen every active margin and intraday account (and every account with an open call,
-    so a closed one ends it), ``chunk`` accounts per transaction; the number screened."""
+    so a closed one ends it), ``chunk`` accounts per transaction; the number screened.
+
+    By default the book is loaded into arrays and screened by the engine's kernels
+    (``live.LiveMonitor.full_screen``: only calls that differ are written); ``scalar`` screens
+    account by account with the Decimal reference."""
+    if not scalar:
+        from riskdesk.margincall.live import LiveMonitor
+
+        return LiveMonitor(at=at).full_screen(at, chunk=chunk, progress=progress, reload=False)
     at = at or timezone.now()
     open_ids = MarginCall.objects.filter(status=MarginCall.Status.OPEN).values_list(
         "account_id", flat=True
@@ -217,10 +229,16 @@ def full_screen(
     return len(ids)
 
 
-def run_forever(poll: float = 0.5) -> None:
+def run_forever(poll: float = 0.5, *, scalar: bool = False) -> None:
     """Full screen on start, then apply book events as they commit. The daily full re-screen
-    and daily snapshots run as the scheduler's job (``margincall.tasks.daily_screen_task``)."""
-    log.warning("monitor: full screen of %d account(s)", full_screen())
+    and daily snapshots run as the scheduler's job (``margincall.tasks.daily_screen_task``).
+    The arrays path (``live.run_forever``) unless ``scalar``."""
+    if not scalar:
+        from riskdesk.margincall import live
+
+        live.run_forever(poll)
+        return
+    log.warning("monitor: full screen of %d account(s)", full_screen(scalar=True))
     while True:
         try:
             n = process_events() + process_rescreens()
