@@ -149,3 +149,14 @@ def test_deadline_form_on_the_call_page(officer, crash):
     page = officer.get(reverse("margincall:call", args=[call.pk])).content.decode()
     assert 'data-testid="auto-exempt"' in page and "Deadline changed" in page
     assert Decimal(call.call_amount) == Decimal("17500.00")
+
+
+def test_auditor_sees_the_batch_page_but_cannot_preview_or_liquidate(client, users, crash):
+    call = crash()
+    client.force_login(users["auditor"])
+    url = reverse("liquidation:batch")
+    page = client.get(url).content.decode()
+    assert "M1" in page and 'data-testid="batch-preview"' not in page
+    assert client.post(url, {"ids": [call.pk]}).status_code == 403
+    assert client.post(url, {"ids": [call.pk], "confirm": "1"}).status_code == 403
+    assert not LiquidationOrder.objects.exists()

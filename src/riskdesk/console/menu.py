@@ -184,7 +184,7 @@ MENU: tuple[Section, ...] = (
                         _("Batch liquidation"),
                         "MC-2",
                         "liquidation:batch",
-                        "liquidation.liquidate",
+                        "liquidation.view_liquidationorder",
                     ),
                 ),
             ),

@@ -8,6 +8,7 @@ from datetime import date
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext
@@ -257,10 +258,14 @@ def order_cancel(request, pk):
 # --- batch liquidation (MC-2) -----------------------------------------------------------------
 
 
-@requires(VIEW, LIQUIDATE)
+@requires(VIEW)
 def batch(request):
     """Choose open calls (and optionally only some stocks), preview each account's planned
-    sells with the figures after, then confirm; only while the switch is on (PL-12)."""
+    sells with the figures after, then confirm; only while the switch is on (PL-12). Anyone who
+    reads the orders sees the page; previewing and liquidating need ``liquidation.liquidate``."""
+    can_liquidate = request.user.has_perm(LIQUIDATE)
+    if request.method == "POST" and not can_liquidate:
+        raise PermissionDenied
     params = services.parameters()
     source = request.POST if request.method == "POST" else request.GET
     alert = source.get("alert", "")
@@ -301,6 +306,7 @@ def batch(request):
             "alert": alert,
             "previews": previews,
             "error": error,
+            "can_liquidate": can_liquidate,
         },
     )
 
