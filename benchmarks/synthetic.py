@@ -284,3 +284,234 @@ def load_duckdb(syn: Synthetic):
         con.unregister(f"{name}_src")
     con.execute("CREATE TABLE ins AS SELECT *, price::HUGEINT * fx * mult AS u FROM ins0")
     return con
+
+
+# ------------------------------------------------------------------ the synthetic book in a DB
+
+
+def popular(syn: Synthetic, n: int = 500) -> np.ndarray:
+    """The ``n`` most widely held instruments (they get short and intraday ratios)."""
+    held = np.bincount(syn.book.pos_instr, minlength=len(syn.book.instruments))
+    return np.argsort(-held, kind="stable")[:n]
+
+
+def intraday_accounts(syn: Synthetic, *, share: float, seed: int) -> np.ndarray:
+    """Which accounts are intraday-margin accounts (bool per account)."""
+    return np.random.default_rng([seed, 3]).random(syn.book.n_accounts) < share
+
+
+def monitor_cash(syn: Synthetic, *, in_call: float, seed: int, intraday: np.ndarray) -> np.ndarray:
+    """HKD cash (cents) per account for a book with about ``in_call`` of its accounts below
+    the maintenance level: each account's liquid net assets are set to a multiple of its
+    maintenance requirement Σ |mv| × mm, 1.1-4× for most accounts and 0.6-1× for ``in_call``
+    of them. mm is the factor ``write_db``'s ratios resolve to (MR-6), taking intraday longs at
+    100% (out of session) so that the share holds at any hour: the stock's long ratio for a
+    marginable stock, 0.40 short for the popular stocks, 100% otherwise (options, excluded,
+    unmarginable). Float arithmetic: the figures are computed exactly later; only the share
+    in call is approximate. The USD / CNH balances of the book are kept."""
+    b, ins = syn.book, syn.book.instruments
+    rng = np.random.default_rng(seed)
+    acc = np.repeat(np.arange(b.n_accounts), np.diff(b.pos_offsets))
+    unit = ins.price / 1e6 * ins.multiplier * (FX[ins.currency] / 1e8)
+    mv = b.pos_qty * unit[b.pos_instr]
+    marginable = (syn.raw_factors[0] < 10_000) & (syn.kind == 0) & ~ins.excluded
+    long_mm = np.where(marginable, syn.raw_factors[2] / 1e4, 1.0)
+    short_mm = np.ones(len(ins))
+    short_mm[popular(syn)] = 0.40
+    mm = np.where(b.pos_qty > 0, long_mm[b.pos_instr], short_mm[b.pos_instr])
+    mm = np.where(ins.excluded[b.pos_instr] | ((b.pos_qty > 0) & intraday[acc]), 1.0, mm)
+    need = np.bincount(acc, np.abs(mv) * mm, minlength=b.n_accounts)
+    long_mv = np.bincount(acc, np.where(mv > 0, mv, 0.0), minlength=b.n_accounts)
+    short_mv = np.bincount(acc, np.where(mv < 0, mv, 0.0), minlength=b.n_accounts)
+    excl = ins.excluded[b.pos_instr] & (mv > 0)
+    excluded_mv = np.bincount(acc, np.where(excl, mv, 0.0), minlength=b.n_accounts)
+    calls = rng.random(b.n_accounts) < in_call
+    lna = need * np.where(
+        calls, rng.uniform(0.6, 1.0, b.n_accounts), rng.uniform(1.1, 4.0, b.n_accounts)
+    )
+    cash_acc = np.repeat(np.arange(b.n_accounts), np.diff(b.cash_offsets))
+    other = np.where(b.cash_ccy > 0, b.cash * (FX[b.cash_ccy] / 1e8), 0.0)
+    other = np.bincount(cash_acc, other, minlength=b.n_accounts)
+    base = lna + excluded_mv - long_mv - short_mv
+    return np.round(base * 100 - other).astype(np.int64)
+
+
+def write_db(
+    syn: Synthetic,
+    hkd_cents: np.ndarray,
+    *,
+    intraday: np.ndarray,
+    progress=print,
+) -> dict[str, int]:
+    """Write the synthetic book into the (migrated, empty) Django database as a broker's book:
+    clients, margin and intraday accounts, instruments with prices (options with their terms),
+    FX rates, cash balances, positions, long ratios for marginable stocks, short ratios and
+    intraday ratios for the 500 most held, and the intraday rules. Bulk inserts (executemany on
+    SQLite, COPY on PostgreSQL) through the demo generator's writer; no ledger entries (the
+    monitor reads balances and positions, not how they arose)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from riskdesk.approvals.governed import seeding
+    from riskdesk.book.models import (
+        Account,
+        CashBalance,
+        Client,
+        FxRate,
+        Instrument,
+        Position,
+        Price,
+    )
+    from riskdesk.demo.generator import _Sink
+    from riskdesk.margin.models import IntradayMargin, IntradayRule, ShortMargin, StockMargin
+
+    b, ins = syn.book, syn.book.instruments
+    now = timezone.now().replace(microsecond=0)
+    sink = _Sink(now)
+    n_i, n_a = len(ins), b.n_accounts
+    markets = ("HK", "US", "CN")
+    widely_held = popular(syn)
+    with sink.bulk_mode(), transaction.atomic():
+        for k, ccy in enumerate(CURRENCIES[1:], start=1):
+            FxRate.objects.update_or_create(
+                currency=ccy, defaults={"rate": Decimal(int(FX[k])).scaleb(-8), "as_of": now}
+            )
+        inst_ids = np.array(sink._ids(Instrument, n_i), dtype=np.int64)
+        underlying = int(inst_ids[int(np.argmax((syn.kind == 0) & ~ins.excluded))])
+        rows = []
+        for k in range(n_i):
+            option = syn.kind[k] == 1
+            rows.append(
+                (
+                    int(inst_ids[k]), ins.codes[k], f"Synthetic {ins.codes[k]}",
+                    markets[int(ins.currency[k])], "option" if option else "stock",
+                    CURRENCIES[int(ins.currency[k])], 1 if option else 100,
+                    STATUSES[int(syn.status[k])], int(ins.multiplier[k]),
+                    underlying if option else None,
+                    f"{ins.price[k] / 1e6:.6f}" if option else None,
+                    date(2027, 6, 30).isoformat() if option else None,
+                    "call" if option else "",
+                )
+            )  # fmt: skip
+        sink.insert(
+            Instrument,
+            ["id", "code", "name", "market", "kind", "currency", "lot_size", "status",
+             "multiplier", "underlying_id", "strike", "expiry", "option_type"],
+            rows,
+        )  # fmt: skip
+        sink.insert(
+            Price,
+            ["instrument_id", "last", "as_of"],
+            (
+                (
+                    int(inst_ids[k]),
+                    f"{int(ins.price[k]) // 10**6}.{int(ins.price[k]) % 10**6:06d}",
+                    sink.now,
+                )
+                for k in range(n_i)
+            ),
+        )
+        progress(f"  {n_i:,} instruments")
+        client_ids = np.array(sink._ids(Client, b.n_clients), dtype=np.int64)
+        sink.insert(
+            Client,
+            ["id", "code", "name", "created_at"],
+            (
+                (int(client_ids[c]), b.client_ids[c], f"Client {c}", sink.now)
+                for c in range(b.n_clients)
+            ),
+        )
+        acc_ids = np.array(sink._ids(Account, n_a), dtype=np.int64)
+        kinds = np.where(intraday, "intraday", "margin")
+        sink.insert(
+            Account,
+            ["id", "number", "client_id", "type", "status", "interest_receivable", "opened_at"],
+            (
+                (int(acc_ids[a]), b.account_ids[a], int(client_ids[b.account_client[a]]),
+                 str(kinds[a]), "active", _dec_text(int(b.interest_receivable[a])), sink.now)
+                for a in range(n_a)
+            ),
+        )  # fmt: skip
+        progress(f"  {b.n_clients:,} clients, {n_a:,} accounts")
+        # cash: the book's USD / CNH balances, HKD set by ``hkd_cents``
+        cash_acc = np.repeat(np.arange(n_a), np.diff(b.cash_offsets))
+        keep = b.cash_ccy > 0
+        acc_c = np.concatenate([np.arange(n_a), cash_acc[keep]])
+        ccy_c = np.concatenate([np.zeros(n_a, np.int64), b.cash_ccy[keep]])
+        amt_c = np.concatenate([hkd_cents, b.cash[keep]])
+        order = np.lexsort((ccy_c, acc_c))
+        acc_c, ccy_c, amt_c = acc_c[order], ccy_c[order], amt_c[order]
+        first = np.ones(len(acc_c), dtype=np.bool_)
+        first[1:] = (acc_c[1:] != acc_c[:-1]) | (ccy_c[1:] != ccy_c[:-1])
+        sink.insert(
+            CashBalance,
+            ["id", "account_id", "currency", "balance"],
+            zip(
+                sink._ids(CashBalance, int(first.sum())),
+                acc_ids[acc_c[first]].tolist(),
+                [CURRENCIES[c] for c in ccy_c[first].tolist()],
+                [_dec_text(v) for v in amt_c[first].tolist()],
+                strict=True,
+            ),
+        )
+        progress(f"  {int(first.sum()):,} cash balances")
+        n_pos = len(b.pos_qty)
+        pos_acc = np.repeat(np.arange(n_a), np.diff(b.pos_offsets))
+        sink.insert(
+            Position,
+            ["id", "account_id", "instrument_id", "quantity"],
+            zip(
+                sink._ids(Position, n_pos),
+                acc_ids[pos_acc].tolist(),
+                inst_ids[b.pos_instr].tolist(),
+                b.pos_qty.tolist(),
+                strict=True,
+            ),
+        )
+        progress(f"  {n_pos:,} positions")
+
+        def factors(k, raw):
+            return {
+                n: Decimal(int(raw[j])).scaleb(-4) for j, n in enumerate(("im", "mcm", "mm", "fm"))
+            }
+
+        with seeding("benchmark"):
+            marginable = [
+                k for k in range(n_i) if syn.raw_factors[0, k] < 10_000 and syn.kind[k] == 0
+            ]
+            StockMargin.objects.bulk_create(
+                [StockMargin(instrument_id=int(inst_ids[k]), **factors(k, syn.raw_factors[:, k]))
+                 for k in marginable],
+                batch_size=2000,
+            )  # fmt: skip
+            short = np.array([5000, 4500, 4000, 3500])
+            intraday_ratio = np.array([2000, 1500, 1200, 1000])
+            ShortMargin.objects.bulk_create(
+                [
+                    ShortMargin(instrument_id=int(inst_ids[k]), **factors(k, short))
+                    for k in widely_held
+                ],
+                batch_size=2000,
+            )
+            IntradayMargin.objects.bulk_create(
+                [
+                    IntradayMargin(instrument_id=int(inst_ids[k]), **factors(k, intraday_ratio))
+                    for k in widely_held
+                ],
+                batch_size=2000,
+            )
+            for market in ("HK", "US"):
+                IntradayRule.objects.update_or_create(
+                    market=market, defaults={"starts_after_open": 0, "ends_before_close": 30}
+                )
+        sink.reset_sequences()
+    sink.analyze()
+    return {"instruments": n_i, "accounts": n_a, "positions": n_pos}
+
+
+def _dec_text(cents: int) -> str:
+    a = -cents if cents < 0 else cents
+    return f"{'-' if cents < 0 else ''}{a // 100}.{a % 100:02d}"

@@ -5,23 +5,25 @@ cash, the prices, the FX rates and the ratio MR-6 resolves for each position (``
 a constant number of queries) into an ``engine.rescreen.LiveScreen``, with raw queries and
 numpy. It then follows the book: a price tick reprices only the holders (each position with its
 own ratio), an FX move re-derives the instruments and the cash in that currency, an account
-event re-reads that account's rows, a ratio change re-resolves the positions it may move.
-Every change re-reads the DATABASE (prices, rates, rows), never an event's payload, so the
-arrays always equal the book as committed, whatever order events commit in.
+event re-reads that account's rows, a ratio change (``RescreenRequest``) or an intraday session
+opening or closing re-resolves the positions it may move. Every change re-reads the DATABASE
+(prices, rates, rows), never an event's payload, so the arrays always equal the book as
+committed, whatever order events commit in.
 
 ``LiveMonitor`` keeps the cursor semantics of ``margincall.monitor`` (outbox tailed by id,
 gap wait, one transaction for state + cursor; a crash re-processes the batch and writes
 nothing new; a second monitor finds the cursor moved and stands down) and writes the state
-machine of ``screening.transition`` in bulk: per batch, each call whose alert or figures
-changed is written once (open / update / escalate / deescalate / end, with the same events,
-before/after documents and snapshots). What is already written is mirrored in memory
+machine of ``screening.transition`` in bulk (``Writer``): per batch, each call whose alert or
+figures changed is written once (open / update / escalate / deescalate / end, with the same
+events, before/after documents and snapshots). What is already written is mirrored in memory
 (``CallMirror``), so an account whose figures did not move is never read or written; a write
 by another process (the daily full screen, a second monitor) is noticed on the cursor row or
 in the event table and the mirror is read again.
 
-Snapshots (open, escalate, end) are taken by ``snapshots.take`` from the Decimal
-``account_risk``, and its figures are compared with the arrays': a difference is logged as an
-error (raised when ``STRICT``), since it must never happen.
+Snapshots (open, escalate, end) are built from the arrays (the inputs the figures came from)
+and their figures computed by `calc margin`'s Decimal code path; they must equal the arrays'
+(a difference is logged as an error, raised when ``STRICT``; ``VERIFY`` also recomputes the
+account with ``account_risk`` from the database).
 """
 
 from __future__ import annotations
@@ -312,26 +314,26 @@ class LiveBook:
 
     def _instruments(self, ids: np.ndarray, fx: list[int]) -> dict[str, Any]:
         """Codes, currencies, multipliers and prices of the instruments ``ids`` (in that order)."""
+        instruments, prices_ = Instrument.objects.all(), Price.objects.all()
+        if len(ids) <= IN_CHUNK:  # a few new ones; else all (no IN list of 20,000 ids)
+            instruments = instruments.filter(id__in=ids.tolist())
+            prices_ = prices_.filter(instrument_id__in=ids.tolist())
         rows = {
             r[0]: r
-            for r in Instrument.objects.filter(id__in=ids.tolist()).values_list(
+            for r in instruments.values_list(
                 "id", "code", "currency", "multiplier", "kind", "status", "market"
             )
         }
-        prices = dict(
-            Price.objects.filter(instrument_id__in=ids.tolist()).values_list(
-                "instrument_id", "last"
-            )
-        )
+        prices = dict(prices_.values_list("instrument_id", "last"))
         codes, currency, multiplier, price, priced = [], [], [], [], []
         for i in ids.tolist():
             _, code, ccy, mult, kind, status, market = rows[i]
             self.ins_meta.append((code, ccy, kind, status, mult))
             self.markets.add(market)
-            if ccy not in self.ccy_index:  # no rate: account_risk values it at 0
+            if ccy not in self.ccy_index:  # a rate set since the load, or none (valued at 0)
                 self.ccy_index[ccy] = len(self.currencies)
                 self.currencies.append(ccy)
-                fx.append(0)
+                fx.append(_rate_units(ccy))
             codes.append(code)
             currency.append(self.ccy_index[ccy])
             multiplier.append(mult)
@@ -355,14 +357,15 @@ class LiveBook:
         ccy = []
         for _, c, _ in rows:
             if c not in self.ccy_index:
-                # no rate: account_risk cannot convert it either (MissingRateError)
-                log.error("monitor: cash in %s, which has no FX rate; counted at 0", c)
+                rate = _rate_units(c)
+                if not rate:  # account_risk cannot convert it either (MissingRateError)
+                    log.error("monitor: cash in %s, which has no FX rate; counted at 0", c)
                 self.ccy_index[c] = len(self.currencies)
                 self.currencies.append(c)
                 if self._loading:
-                    self._fx.append(0)
+                    self._fx.append(rate)
                 else:
-                    self.screen.add_currency(0)
+                    self.screen.add_currency(rate)
             ccy.append(self.ccy_index[c])
         return (
             np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
@@ -393,13 +396,6 @@ class LiveBook:
         return value
 
     # -------------------------------------------------------------- following the book
-    def slots_of(self, account_ids) -> np.ndarray:
-        ids = np.asarray(list(account_ids), dtype=np.int64)
-        out = np.full(len(ids), -1, dtype=np.int64)
-        known = ids < len(self.slot_by_id)
-        out[known] = self.slot_by_id[ids[known]]
-        return out
-
     def sync_session(self, at: datetime) -> np.ndarray:
         """MR-2: an intraday rule came into or out of force since the last look → the intraday
         accounts' factors are resolved again. Returns the slots re-screened."""
@@ -471,11 +467,11 @@ class LiveBook:
             i >= len(self.ratios.row_by_id) or self.ratios.row_by_id[i] < 0 for i in instrument_ids
         ):
             self.reload_ratios(self.ratios.at)  # an instrument created since the load
-        prices = dict(
-            Price.objects.filter(instrument_id__in=instrument_ids).values_list(
-                "instrument_id", "last"
+        prices = {}
+        for part in _in(list(instrument_ids)):
+            prices.update(
+                Price.objects.filter(instrument_id__in=part).values_list("instrument_id", "last")
             )
-        )
         s = self.screen
         moved, rows, new = [], [], []
         for i in instrument_ids:
@@ -702,6 +698,12 @@ class LiveBook:
         }
 
 
+def _rate_units(currency: str) -> int:
+    """The FX rate of ``currency`` ×10⁸ from the book (0 when it has none)."""
+    rate = FxRate.objects.filter(currency=currency).values_list("rate", flat=True).first()
+    return 0 if rate is None else scaled(rate, FX_PLACES)
+
+
 class _Rebuild(Exception):
     """The arrays cannot follow this change in place: load the book again."""
 
@@ -801,14 +803,21 @@ def _plain_scaled(n: int, places: int) -> str:
     return format(Decimal(n).scaleb(-places), "f")
 
 
+_AFTER_SQL: dict[tuple[str, type], str] = {}
+
+
 def _after(model, after: int) -> int | None:
-    """The first id after ``after`` in an outbox table, or None (one indexed look)."""
-    with connection.cursor() as cur:
-        cur.execute(
+    """The first id after ``after`` in an outbox table, or None (one indexed look; the monitor
+    asks it between batches, so the statement is built once)."""
+    key = (connection.vendor, model)
+    sql = _AFTER_SQL.get(key)
+    if sql is None:
+        sql = _AFTER_SQL[key] = (
             f"SELECT {_col(model, 'id')} FROM {_table(model)} WHERE {_col(model, 'id')} > %s "
-            f"ORDER BY {_col(model, 'id')} LIMIT 1",
-            [after],
+            f"ORDER BY {_col(model, 'id')} LIMIT 1"
         )
+    with connection.cursor() as cur:
+        cur.execute(sql, [after])
         row = cur.fetchone()
     return row[0] if row else None
 
@@ -1281,9 +1290,22 @@ class LiveMonitor:
         self._dirty_causes = np.concatenate((self._dirty_causes, np.asarray(causes, np.int64)))
 
     def _take_dirty(self) -> tuple[np.ndarray, np.ndarray]:
-        """The dirty slots once each, with the last cause recorded for each."""
+        """The dirty slots that may need a write, once each, with the latest book event that
+        touched each (the scalar monitor's cause: the last event of the batch that touched
+        the account). Only an account in alert or with an open call can need one (a tick
+        touches thousands of accounts; a few percent are either): the rest are dropped before
+        any sorting or column work."""
+        s, mirror = self.book.screen, self.mirror
+        mirror.grow(s.n_slots)
         slots, causes = self._dirty, self._dirty_causes
-        order = np.lexsort((np.arange(len(slots)), slots))
+        keep = (
+            (s.state[slots, K.O_ALERT] != 0)
+            | (mirror.call_id[slots] != 0)
+            | ~s.active[slots]
+            | s.oversized[slots]
+        )
+        slots, causes = slots[keep], causes[keep]
+        order = np.lexsort((causes, slots))
         slots, causes = slots[order], causes[order]
         last = np.ones(len(slots), dtype=np.bool_)
         last[:-1] = slots[1:] != slots[:-1]
@@ -1354,9 +1376,28 @@ class LiveMonitor:
                 return 0
         self._first_seen = None
 
+        # Most of the reading and computing happens before the transaction, so that SQLite's
+        # writer lock (which the feed needs too) is held for little more than the writes: the
+        # arrays follow what is committed now; inside, only events committed since are
+        # followed (reading the outbox there again keeps the batch consistent, see _batch).
+        early: dict[int, int | None] = {}
+        followed = start
+        if connection.vendor == "sqlite" and not connection.in_atomic_block:
+            ahead = _pending(start, limit, timezone.now())
+            if ahead:
+                try:
+                    early = self._follow(ahead, at)
+                    followed = ahead[-1].id
+                except (_Rebuild, MagnitudeError):
+                    pass  # done again inside, where the rebuild is handled
+
         def follow(events):
             try:
-                return self._follow(events, at)
+                gone = dict(early)
+                rest = [e for e in events if e.id > followed]
+                if rest:
+                    gone.update(self._follow(rest, at))
+                return gone
             except (_Rebuild, MagnitudeError) as exc:
                 log.warning("monitor: reloading the arrays (%s)", exc)
                 self.rebuild(at)
@@ -1413,6 +1454,11 @@ class LiveMonitor:
             by_id = {ids[c]: e for c, e in instruments.items() if c in ids}
             # in event order, so that a slot's last cause is the last event that touched it
             moved, slots, seg = book.set_prices(sorted(by_id, key=by_id.__getitem__))
+            # a tick whose price the arrays already hold (read earlier, when an earlier event
+            # was followed) still names its holders' cause, as the scalar monitor does
+            for i in sorted(set(by_id) - set(moved), key=by_id.__getitem__):
+                held = book.screen.holder_slots(int(book.ratios.row_by_id[i]))
+                self._mark(held, np.full(len(held), by_id[i], np.int64))
             self._mark(slots, np.repeat([by_id[i] for i in moved], np.diff(seg)))
         gone: dict[int, int | None] = {}
         if accounts:
