@@ -397,7 +397,7 @@ def main() -> None:
     writes = {}
     for b in batches:
         for kind, n in b[5].items():
-            writes[kind] = writes.get(kind, 0) + n
+            writes[str(kind)] = writes.get(str(kind), 0) + n
     print(
         f"feed: {ticks:,} ticks in {n_events:,} events over {t_fed:.1f} s = "
         f"{ticks / t_fed:,.0f} ticks/s posted (target rate {args.rate:,.0f}; feeder max lag "

@@ -600,3 +600,22 @@ def test_batches_run_in_their_own_transactions(call_book, post, monitor_at):
         slot = mon.book._slot(account.pk)
         assert mon.book.figures_of(slot) == account_risk(account, at=monitor_at).figures
     assert MonitorCursor.objects.get(name="default").last_event_id == mon.applied_event_id
+
+
+def test_after_a_foreign_full_screen_the_monitor_reads_what_no_event_announced(
+    call_book, run, tick, monitor_at
+):
+    from riskdesk.book.models import Instrument
+    from riskdesk.margincall.monitor import full_screen
+
+    mon = LiveMonitor(at=monitor_at)
+    mon.process_all(at=monitor_at)
+    # 700.HK is delisted (a status pulled from the exchange: no book event)
+    Instrument.objects.filter(pk=call_book["tencent"].pk).update(status="delisted")
+    full_screen(monitor_at)  # the daily job, in another process: M1 is now in force close
+    assert the_call().alert == "force_close"
+    tick("401")
+    mon.process_all(at=monitor_at)
+    # the monitor loaded the book again: M1 stays excluded-valued (lna = −200,000 < fm 401,000)
+    call = the_call()
+    assert (call.alert, call.lna, call.req_fm) == ("force_close", D("-200000"), D("401000"))

@@ -1239,6 +1239,7 @@ class LiveMonitor:
         #: Seconds to let book events gather before a batch starts (fewer, larger batches).
         self.hold = hold
         self._first_seen: float | None = None
+        self._rebuild_due = False
         self.applied_event_id = 0  # the last book event this monitor wrote the state of
         self.last_counts: dict[str, int] = {}  # the calls its last batch wrote, by event kind
         cursor = _cursor()
@@ -1272,7 +1273,11 @@ class LiveMonitor:
             .first()
         )
         if at != self.full_screen_at:
+            # another process ran a full screen (the daily job): besides the calls it wrote,
+            # it read what no event announces (an instrument's status, say): load the book
+            # again before the next batch, outside any transaction
             self.full_screen_at = at
+            self._rebuild_due = True
             return True
         e = MarginCallEvent
         kinds = ", ".join(f"'{k}'" for k in STATE_KINDS)
@@ -1333,10 +1338,13 @@ class LiveMonitor:
                 cursor = MonitorCursor.objects.select_for_update().get(name=cursor_name)
                 moved = cursor.last_event_id != start
                 rows = [] if moved else pending(start)
-                if rows:
-                    if self._foreign():
+                if rows and self._foreign():
+                    if self._rebuild_due:  # a full screen elsewhere: reload first, outside
+                        rows = []
+                    else:
                         self.mirror = CallMirror.load(self.book)
                         self.writer = Writer(self.book, self.mirror, update_every=self.update_every)
+                if rows:
                     gone = follow(rows)
                     slots, causes = self._take_dirty()
                     self.last_counts = self.writer.write(slots, causes, at=at, gone=gone)
@@ -1359,6 +1367,11 @@ class LiveMonitor:
         """Apply the pending book events; the number consumed (0: nothing to do)."""
         now = timezone.now()
         at = at or now
+        if self._rebuild_due:
+            self._rebuild_due = False
+            self.rebuild(at)
+            n = self.book.screen.n_slots  # the next write compares every account
+            self._mark(np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int64))
         start = self._cursor_at
         if not _after(BookEvent, start):  # one indexed look, outside any transaction
             if clock.monotonic() - self._cursor_read < 1.0:
@@ -1408,6 +1421,8 @@ class LiveMonitor:
         events = self._batch(
             CURSOR, start, lambda after: _pending(after, limit, timezone.now()), follow, at
         )
+        if not events and self._rebuild_due:  # stood back for a reload: now the batch
+            return self.process_events(limit, at=at)
         if not events:
             self._cursor_at = _cursor().last_event_id
             return 0
@@ -1512,6 +1527,11 @@ class LiveMonitor:
                 self._mark(np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int64))
             return {}
 
+        if self._rebuild_due:
+            self._rebuild_due = False
+            self.rebuild(at)
+            n = self.book.screen.n_slots
+            self._mark(np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int64))
         requests = self._batch(
             RESCREEN_CURSOR,
             start,
@@ -1519,6 +1539,8 @@ class LiveMonitor:
             follow,
             at,
         )
+        if not requests and self._rebuild_due:
+            return self.process_rescreens(limit, at=at)
         if requests:
             self._rescreen_cursor_at = requests[-1].id
             log.info("monitor: %d ratio change(s) applied", len(requests))
