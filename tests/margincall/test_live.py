@@ -547,6 +547,7 @@ def test_update_every_spaces_updates_but_never_delays_an_alert_change(call_book,
     assert mon.flush(monitor_at) == 0  # nothing left
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.django_db(transaction=True)
 def test_outside_a_transaction_events_committed_mid_batch_are_in_it(
     call_book, post, monitor_at, monkeypatch
@@ -555,12 +556,7 @@ def test_outside_a_transaction_events_committed_mid_batch_are_in_it(
     it: an event committed in between (here: while the arrays follow the first) is applied in
     the same batch, and the snapshot's Decimal figures agree with the arrays (VERIFY).
     SQLite only: on PostgreSQL the batch reads one REPEATABLE READ snapshot instead."""
-    from django.db import connection
-
     from riskdesk.margin.figures import account_risk
-
-    if connection.vendor != "sqlite":
-        pytest.skip("the read-ahead outside the transaction is SQLite's")
 
     mon = LiveMonitor(at=monitor_at)
     mon.process_all(at=monitor_at)
