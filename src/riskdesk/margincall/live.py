@@ -1250,6 +1250,18 @@ class LiveMonitor:
         self.rebuild(at)
 
     # -------------------------------------------------------------- housekeeping
+    def _reload_all(self, at: datetime) -> None:
+        """Load the book again and mark every account, so the next write compares them all."""
+        self.rebuild(at)
+        n = self.book.screen.n_slots
+        self._mark(np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int64))
+
+    def _reload_if_due(self, at: datetime) -> None:
+        """Reload when a full screen ran in another process (noticed on the cursor row)."""
+        if self._rebuild_due:
+            self._rebuild_due = False
+            self._reload_all(at)
+
     def rebuild(self, at: datetime | None = None) -> None:
         """Load the book and the calls again (a change the arrays cannot follow, a foreign full
         screen, a second monitor ahead of this one)."""
@@ -1367,11 +1379,7 @@ class LiveMonitor:
         """Apply the pending book events; the number consumed (0: nothing to do)."""
         now = timezone.now()
         at = at or now
-        if self._rebuild_due:
-            self._rebuild_due = False
-            self.rebuild(at)
-            n = self.book.screen.n_slots  # the next write compares every account
-            self._mark(np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int64))
+        self._reload_if_due(at)
         start = self._cursor_at
         if not _after(BookEvent, start):  # one indexed look, outside any transaction
             if clock.monotonic() - self._cursor_read < 1.0:
@@ -1413,9 +1421,7 @@ class LiveMonitor:
                 return gone
             except (_Rebuild, MagnitudeError) as exc:
                 log.warning("monitor: reloading the arrays (%s)", exc)
-                self.rebuild(at)
-                n = self.book.screen.n_slots
-                self._mark(np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int64))
+                self._reload_all(at)
                 return {}
 
         events = self._batch(
@@ -1522,16 +1528,10 @@ class LiveMonitor:
                 self._sync_ratios(at)  # these requests, unless an event batch applied them
             except (_Rebuild, MagnitudeError) as exc:
                 log.warning("monitor: reloading the arrays (%s)", exc)
-                self.rebuild(at)
-                n = self.book.screen.n_slots
-                self._mark(np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int64))
+                self._reload_all(at)
             return {}
 
-        if self._rebuild_due:
-            self._rebuild_due = False
-            self.rebuild(at)
-            n = self.book.screen.n_slots
-            self._mark(np.arange(n, dtype=np.int64), np.full(n, -1, dtype=np.int64))
+        self._reload_if_due(at)
         requests = self._batch(
             RESCREEN_CURSOR,
             start,
