@@ -160,3 +160,27 @@ def test_auditor_sees_the_batch_page_but_cannot_preview_or_liquidate(client, use
     assert client.post(url, {"ids": [call.pk]}).status_code == 403
     assert client.post(url, {"ids": [call.pk], "confirm": "1"}).status_code == 403
     assert not LiquidationOrder.objects.exists()
+
+
+def test_ticket_shows_the_booked_position_while_live_orders_close_it_all(
+    officer, crash, liq_book, users, django_capture_on_commit_callbacks
+):
+    """A resting sell of all 1,000 700.HK: the ticket still says 1,000 held, 1,000 being
+    closed, side Sell; a link with a bad quantity is a clear error, not a server error."""
+    from riskdesk.liquidation import services
+
+    call = crash()
+    liq_book["tencent"].status = "suspended"
+    liq_book["tencent"].save()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.place(call.account, [("700.HK", 1000)], user=users["officer"])
+    url = reverse("liquidation:ticket", args=["M1"])
+    page = officer.get(url).content.decode()
+    row = page[page.index('<tr data-code="700.HK">') :]
+    row = row[: row.index("</tr>")]
+    held, closing = (c.split(">", 1)[1] for c in row.split("<td")[4:6])
+    assert (held, closing) == ("1,000</td>", "1,000</td>")
+    assert "<td>Sell</td>" in row
+    bad = officer.get(url, {"instrument": "700.HK", "quantity": "abc"})
+    assert bad.status_code == 200
+    assert 'data-testid="ticket-error">700.HK: not a whole number' in bad.content.decode()

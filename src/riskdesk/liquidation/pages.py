@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -102,10 +102,11 @@ def ticket(request, number):
             source = LiquidationOrder.Source.PLANNER
             quantities = {line.code: line.quantity for line in plan.lines}
         else:
-            lines = _chosen(params, codes)
-            if not lines and params.get("instrument") in instruments:
-                lines = [(params["instrument"], int(params.get("quantity") or 0) or 0)]
-                lines = [(c, q) for c, q in lines if q > 0]
+            typed = dict(params.items())
+            linked = params.get("instrument")
+            if linked in instruments and not any(typed.get(f"q_{c}") for c in codes):
+                typed[f"q_{linked}"] = params.get("quantity", "")  # a link's prefill
+            lines = _chosen(typed, codes)
             quantities = dict(lines)
             if lines:
                 services.check_lines(state, lines)
@@ -113,22 +114,22 @@ def ticket(request, number):
     except LiquidationError as exc:
         error = exc.reason
         plan = None
-    before = planner.figures(state)
+    before = plan.before if plan else planner.figures(state)
     call = MarginCall.objects.filter(account=account, status=MarginCall.Status.OPEN).first()
+    # As booked: the planner's positions are net of live orders, and lose their side at 0.
+    held = dict(account.positions.values_list("instrument__code", "quantity"))
     rows = []
     for p in state.positions:
-        inst = instruments[p.code]
         rows.append(
             {
                 "p": p,
-                "instrument": inst,
-                "held": p.quantity
-                + (live.get(p.code, 0) if p.quantity > 0 else -live.get(p.code, 0)),
+                "instrument": instruments[p.code],
+                "held": held[p.code],
                 "live": live.get(p.code, 0),
                 "mv": market_value(p.quantity, p.price, p.multiplier, p.fx_rate),
                 "factor": effective_factors(p.factors, p.status).mcm,
                 "quantity": quantities.get(p.code, ""),
-                "side": _("Sell") if p.quantity > 0 else _("Buy to cover"),
+                "side": _("Sell") if held[p.code] > 0 else _("Buy to cover"),
             }
         )
     return render(
@@ -175,13 +176,7 @@ def _place(request, account):
     call = orders[0].call if orders else None
     if call is not None:
         return redirect("margincall:call", pk=call.pk)
-    return redirect(f"{_orders_url()}?account={account.number}")
-
-
-def _orders_url():
-    from django.urls import reverse
-
-    return reverse("liquidation:orders")
+    return redirect(f"{reverse('liquidation:orders')}?account={account.number}")
 
 
 # --- orders (MC-10) ---------------------------------------------------------------------------

@@ -134,13 +134,6 @@ def propose(account, *, only: Sequence[str] | None = None) -> Proposal:
     return Proposal(account, state, planner.plan(state, only=only), instruments, live)
 
 
-def evaluate(account, lines: Sequence[tuple[str, int]]) -> Proposal:
-    """The account's figures after the officer's own choice of quantities."""
-    state, instruments, live = account_state(account)
-    check_lines(state, lines)
-    return Proposal(account, state, planner.evaluate(state, lines), instruments, live)
-
-
 def check_lines(state: planner.AccountState, lines: Sequence[tuple[str, int]]) -> None:
     if not lines:
         raise LiquidationError("lines", "choose at least one position and quantity")
@@ -185,12 +178,12 @@ def place(
     returns the orders it placed the first time and places nothing (a resubmitted form).
     """
     _require(user, LIQUIDATE)
-    if request_key:
-        done = list(LiquidationOrder.objects.filter(request_key=request_key).order_by("id"))
-        if done:
-            return done
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account.pk)
+        if request_key:  # under the account's lock, so two deliveries at once place once
+            done = list(LiquidationOrder.objects.filter(request_key=request_key).order_by("id"))
+            if done:
+                return done
         if account.status != Account.Status.ACTIVE:
             raise LiquidationError("account", f"{account.number} is closed")
         state, instruments, _live = account_state(account)
