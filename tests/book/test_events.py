@@ -150,6 +150,49 @@ def test_price_update_ignores_a_late_tick(book, post):
     assert r.result == {"applied": [], "stale": ["700.HK"]}
 
 
+def test_price_update_applies_a_feed_batch_in_order(book, post):
+    # PL-1: one event carries a feed's batch. A new instrument gets its first price, the same
+    # name twice in one event keeps the later tick, and a late tick among them is skipped.
+    from riskdesk.book.models import Instrument
+
+    new = Instrument.objects.create(
+        code="5.HK", name="HSBC", market="HK", currency="HKD", lot_size=400
+    )
+    post(
+        "price_update",
+        prices=[{"instrument": "AAPL.US", "last": "210", "as_of": "2030-01-02T10:00:00+08:00"}],
+    )
+    r = post(
+        "price_update",
+        prices=[
+            {"instrument": "700.HK", "last": "401.2"},
+            {"instrument": "5.HK", "last": "61.35", "prev_close": "60.9"},
+            {"instrument": "AAPL.US", "last": "199", "as_of": "2030-01-02T09:00:00+08:00"},
+            {"instrument": "700.HK", "last": "402.4"},
+        ],
+    )
+    assert r.result == {"applied": ["700.HK", "5.HK", "700.HK"], "stale": ["AAPL.US"]}
+    last = dict(Price.objects.values_list("instrument__code", "last"))
+    assert last["700.HK"] == Decimal("402.4")
+    assert last["AAPL.US"] == Decimal("210")
+    assert Price.objects.get(instrument=new).prev_close == Decimal("60.9")
+    assert last["5.HK"] == Decimal("61.35")
+
+
+def test_price_update_naming_an_unknown_instrument_changes_no_price(book, post):
+    with pytest.raises(BookError) as err:
+        post(
+            "price_update",
+            prices=[
+                {"instrument": "700.HK", "last": "380"},
+                {"instrument": "9999.HK", "last": "1"},
+            ],
+        )
+    assert (err.value.field, err.value.reason) == ("prices.1.instrument", "no instrument 9999.HK")
+    assert Price.objects.get(instrument=book["tencent"]).last == Decimal("400")
+    assert not BookEvent.objects.filter(kind="price_update").exists()
+
+
 def test_fx_update_refuses_the_base_currency_and_keeps_the_rest_unapplied(book, post):
     with pytest.raises(BookError) as err:
         post(
