@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskdesk.engine.fx import cash_in_base
-from riskdesk.engine.margin import Holding, MarginFactors, account_figures
+from riskdesk.engine.margin import NONE, Holding, MarginFactors, account_figures
 from riskdesk.engine.rescreen import LiveScreen
 
 STATUSES = ("normal", "suspended", "long_suspended", "delisted")
@@ -138,7 +138,10 @@ def test_live_screen_equals_reference_through_any_sequence(data: st.DataObject) 
             m.price[i] = draw(st.one_of(st.none(), prices))
             moved = screen.set_price(i, m.price[i])
             holders = {a for a in live if any(p[0] == i for p in m.accounts[a]["positions"])}
-            assert set(moved.tolist()) == holders
+            assert set(moved.tolist()) <= holders
+            # a holder screened lazily kept the slack to stay out of alert (MC-1)
+            for a in holders - set(moved.tolist()):
+                assert m.expected(a).alert == NONE, a
         elif op == "fx":
             c = draw(st.integers(1, 2))
             m.fx[c] = draw(rates)

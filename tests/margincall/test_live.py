@@ -121,14 +121,20 @@ def test_update_escalate_deescalate_and_end_as_the_state_machine_says(call_book,
     run()
     tick("280")
     tick("279")
-    # lna 79,000; mm 83,700; fm 69,750 → margin_call, call 97,650 − 79,000 = 18,650
+    # lna 79,000; mm 83,700; fm 69,750 → margin_call, call 97,650 − 79,000 = 18,650: the market
+    # moved, so the call is refreshed without a history event (as the scalar monitor does)
     call = the_call()
+    assert call.call_amount == D("18650")
+    assert list(call.events.values_list("kind", flat=True)) == ["open"]
+    deposit = post("deposit", account="M1", currency="HKD", amount="1000")
+    run()
+    # cash −199,000 → lna 80,000 < mm 83,700; call 97,650 − 80,000 = 17,650
     update = call.events.last()
-    assert update.kind == "update"
-    assert (update.before["call_amount"], update.after["call_amount"]) == ("18000.00", "18650.00")
-    tick("260")  # lna 60,000 < fm 65,000 → force close, call 91,000 − 60,000 = 31,000
+    assert (update.kind, update.book_event_id) == ("update", deposit.event_id)
+    assert (update.before["call_amount"], update.after["call_amount"]) == ("18650.00", "17650.00")
+    tick("260")  # lna 61,000 < fm 65,000 → force close, call 91,000 − 61,000 = 30,000
     call.refresh_from_db()
-    assert (call.alert, call.call_amount, call.nar) == ("force_close", D("31000"), D("0.230769"))
+    assert (call.alert, call.call_amount, call.nar) == ("force_close", D("30000"), D("0.234615"))
     assert call.snapshots.filter(reason="force").count() == 1
     tick("280")
     call.refresh_from_db()
@@ -139,10 +145,10 @@ def test_update_escalate_deescalate_and_end_as_the_state_machine_says(call_book,
     call.refresh_from_db()
     assert call.status == "ended" and call.ended_at is not None
     end = call.events.last()
-    assert (end.before["alert"], end.before["lna"]) == ("force_close", "60000.00")
+    assert (end.before["alert"], end.before["lna"]) == ("force_close", "61000.00")
     assert (end.after["alert"], end.after["lna"], end.after["call_amount"]) == (
         "none",
-        "110000.00",
+        "111000.00",
         "0.00",
     )
     assert list(call.events.values_list("kind", flat=True)) == [
@@ -250,6 +256,22 @@ def test_full_screen_writes_only_what_differs(call_book, monitor_at, run, tick):
     assert MonitorCursor.objects.get(name="default").full_screen_at == monitor_at
 
 
+def test_a_market_move_and_an_account_event_in_one_batch_make_one_recorded_update(
+    call_book, run, tick, post, mon
+):
+    run()
+    tick("280")  # open: lna 80,000, call 18,000
+    post("price_update", prices=[{"instrument": "700.HK", "last": "279"}])
+    deposit = post("deposit", account="M1", currency="HKD", amount="1000")
+    run()  # one batch: the deposit makes the change an account's, recorded in the history
+    # mv 279,000, cash −199,000 → lna 80,000; mcm 97,650 → call 17,650
+    call = the_call()
+    update = call.events.last()
+    assert (update.kind, update.book_event_id) == ("update", deposit.event_id)
+    assert (update.before["call_amount"], update.after["call_amount"]) == ("18000.00", "17650.00")
+    assert mon.last_counts == {"update": 1}
+
+
 def test_a_fill_can_open_and_close_positions(call_book, run, post, mon):
     from riskdesk.margin.figures import account_risk
 
@@ -264,14 +286,14 @@ def test_a_fill_can_open_and_close_positions(call_book, run, post, mon):
     assert mon.book.figures_of(slot) == account_risk(call_book["margin"]).figures
     call = the_call()
     assert (call.alert, call.market_value, call.equity) == ("force_close", D("468000"), D("200000"))
-    apple = post("price_update", prices=[{"instrument": "AAPL.US", "last": "100"}])
-    post("price_update", prices=[{"instrument": "700.HK", "last": "1"}])  # M1 holds none now
+    post("price_update", prices=[{"instrument": "AAPL.US", "last": "100"}])
     run()
     call.refresh_from_db()
-    assert call.market_value == D("234000")  # 300 × 100 × 7.8
-    # one update, caused by the AAPL tick (the 700.HK tick no longer touches M1)
-    assert call.events.last().book_event_id == apple.event_id
-    assert call.events.count() == 2
+    assert call.market_value == D("234000")  # 300 × 100 × 7.8: refreshed, no history event
+    assert call.events.count() == 1
+    post("price_update", prices=[{"instrument": "700.HK", "last": "1"}])
+    run()
+    assert mon.last_counts == {}  # M1 holds no 700.HK now: nothing to write
 
 
 def test_fx_moves_reprice_foreign_holdings_and_cash(call_book, run, post, mon, stock_ratio):
@@ -524,26 +546,36 @@ def test_update_every_spaces_updates_but_never_delays_an_alert_change(call_book,
         post("price_update", prices=[{"instrument": "700.HK", "last": price}])
         return mon.process_all(at=monitor_at)
 
-    tick("280")  # opens at once: lna 80,000
+    tick("280")  # opens at once: lna 80,000, call 18,000
     call = the_call()
-    tick("279")  # figures only: waits (a call was written less than an hour ago)
+    tick("279")  # a market move: the refresh waits (the call was written under an hour ago)
     assert call.events.count() == 1 and mon.flush(monitor_at) == 0
     call.refresh_from_db()
-    assert call.lna == D("80000")
-    tick("260")  # force close: written at once, "before" = the call as written (lna 80,000)
+    assert (call.lna, call.call_amount) == (D("80000"), D("18000"))
+    # a deposit is written at once, with its event: cash −199,000, mv 279,000 → lna 80,000,
+    # mcm 97,650 → call 17,650; "before" is the call as written
+    post("deposit", account="M1", currency="HKD", amount="1000")
+    mon.process_all(at=monitor_at)
+    update = call.events.last()
+    assert (update.kind, update.before["call_amount"], update.after["call_amount"]) == (
+        "update",
+        "18000.00",
+        "17650.00",
+    )
+    tick("260")  # force close: written at once (lna 61,000)
     escalate = call.events.last()
     assert (escalate.kind, escalate.before["lna"], escalate.after["lna"]) == (
         "escalate",
         "80000.00",
-        "60000.00",
+        "61000.00",
     )
     mon.writer.update_every = mon.update_every = 1.0
-    tick("259")  # figures only, the last write under a second ago: written once it is due
-    assert call.events.count() == 2
+    tick("259")  # a market move, the last write under a second ago: refreshed once it is due
+    assert call.events.count() == 3
     time.sleep(1.05)
     assert mon.flush(monitor_at) == 1
     call.refresh_from_db()
-    assert (call.lna, call.events.last().kind) == (D("59000"), "update")
+    assert (call.lna, call.events.count()) == (D("60000"), 3)
     assert mon.flush(monitor_at) == 0  # nothing left
 
 

@@ -92,16 +92,22 @@ def test_further_drop_escalates_a_rise_deescalates_and_a_deposit_ends_it(
     drop("280")
     drop("279")
     # mv 279,000 → lna 79,000; mm 83,700 > lna ≥ fm 69,750 → still margin_call;
-    # call = mcm 97,650 − 79,000 = 18,650
+    # call = mcm 97,650 − 79,000 = 18,650. A market move refreshes the call; the history
+    # (MC-4) records only what happens to the account.
     call = the_call()
+    assert call.call_amount == D("18650")
+    assert list(call.events.values_list("kind", flat=True)) == ["open"]
+    deposit = post("deposit", account="M1", currency="HKD", amount="1000")
+    run_monitor()
+    # cash −199,000 → lna 80,000 < mm 83,700 → still margin_call; call 97,650 − 80,000 = 17,650
     update = call.events.last()
-    assert update.kind == "update"
-    assert (update.before["call_amount"], update.after["call_amount"]) == ("18000.00", "18650.00")
+    assert (update.kind, update.book_event_id) == ("update", deposit.event_id)
+    assert (update.before["call_amount"], update.after["call_amount"]) == ("18650.00", "17650.00")
     drop("260")
-    # mv 260,000 → lna 60,000 < fm 65,000 → force_close; call = mcm 91,000 − 60,000 = 31,000;
-    # nar = 60,000 / 260,000 = 0.230769
+    # mv 260,000 → lna 61,000 < fm 65,000 → force_close; call = mcm 91,000 − 61,000 = 30,000;
+    # nar = 61,000 / 260,000 = 0.234615
     call.refresh_from_db()
-    assert (call.alert, call.call_amount, call.nar) == ("force_close", D("31000"), D("0.230769"))
+    assert (call.alert, call.call_amount, call.nar) == ("force_close", D("30000"), D("0.234615"))
     escalate = call.events.last()
     assert (escalate.kind, escalate.before["alert"], escalate.after["alert"]) == (
         "escalate",
@@ -109,21 +115,21 @@ def test_further_drop_escalates_a_rise_deescalates_and_a_deposit_ends_it(
         "force_close",
     )
     assert call.snapshots.filter(reason="force").count() == 1
-    drop("280")
+    drop("280")  # lna 81,000: fm 70,000 ≤ lna < mm 84,000
     call.refresh_from_db()
     assert (call.alert, call.events.last().kind) == ("margin_call", "deescalate")
     drop("260")
-    # a deposit of 50,000 cures it: cash −150,000, lna 110,000 ≥ mm 78,000 → ended
+    # a deposit of 50,000 cures it: cash −149,000, lna 111,000 ≥ mm 78,000 → ended
     post("deposit", account="M1", currency="HKD", amount="50000")
     run_monitor()
     call.refresh_from_db()
     assert call.status == "ended" and call.ended_at is not None
     end = call.events.last()
     assert end.kind == "end"
-    assert (end.before["alert"], end.before["lna"]) == ("force_close", "60000.00")
+    assert (end.before["alert"], end.before["lna"]) == ("force_close", "61000.00")
     assert (end.after["alert"], end.after["lna"], end.after["call_amount"]) == (
         "none",
-        "110000.00",
+        "111000.00",
         "0.00",
     )
     assert list(call.events.values_list("kind", flat=True)) == [

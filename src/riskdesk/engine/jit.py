@@ -20,6 +20,15 @@ def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
     return numba.njit(cache=True, nogil=True)(fn)
 
 
+def inline_kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Like ``kernel``, inlined into the kernels that call it (numba IR inlining): a call of a
+    jitted helper that takes arrays passes and reference-counts each array; in a loop over
+    millions of holdings that call costs more than the arithmetic it does."""
+    if numba is None:  # pragma: no cover
+        return fn
+    return numba.njit(cache=True, nogil=True, inline="always")(fn)
+
+
 def parallel_kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Like ``kernel`` with ``prange`` loops spread over threads."""
     if numba is None:  # pragma: no cover

@@ -12,7 +12,9 @@ operands inside the bounds that ``arrays.check_bounds`` proves.
 
 from __future__ import annotations
 
-from riskdesk.engine.jit import kernel, parallel_kernel, prange
+import numpy as np
+
+from riskdesk.engine.jit import inline_kernel, kernel, parallel_kernel, prange
 
 CENT_SCALE = 100
 PRICE_SCALE = 1_000_000
@@ -323,73 +325,188 @@ def margin_positions(
         _store(state, a, cash, long_mv, short_mv, excl, r_im, r_mcm, r_mm, r_fm, params)
 
 
-@kernel
-def _reprice_holding(
-    a, q, fac, r, old2, old1, old0, new2, new1, new0, excluded, params, state, statef
-):  # fmt: skip
+@inline_kernel
+def _abs_mv(a, u2, u1, u0):
+    """``market_value_cents`` of a quantity ``a`` ≥ 0 in unsigned arithmetic: every operand is
+    non-negative, and an unsigned division by a constant is a multiply and a shift (the
+    repricing kernel does this twice per holding)."""
+    ua = np.uint64(a)
+    t = ua * np.uint64(u1)
+    th = t // np.uint64(DIGIT)
+    r = (t - th * np.uint64(DIGIT)) * np.uint64(DIGIT) + ua * np.uint64(u0)
+    rh = r // np.uint64(UNIT)
+    rl = r - rh * np.uint64(UNIT)
+    up = np.uint64(1) if np.uint64(2) * rl >= np.uint64(UNIT) else np.uint64(0)
+    return np.int64(ua * np.uint64(u2) + th + rh + up)
+
+
+@inline_kernel
+def _abs_line(amount, factor):
+    """``factor_line`` for amount ≥ 0, unsigned (amount × factor < 2⁶⁴ within the bounds)."""
+    half = np.uint64(FACTOR_SCALE // 2)
+    return np.int64((np.uint64(amount) * np.uint64(factor) + half) // np.uint64(FACTOR_SCALE))
+
+
+@inline_kernel
+def _reprice_holding(state, statef, a, q, fac, r, o2, o1, o0, n2, n1, n0, excluded):
     """One holding of quantity q of account a, factors ``fac[r]``: mv and the four requirement
     lines round(|mv| × factor_L) (factor 1 if excluded) at both unit values, the differences
-    added to the account's sums (exact int64: no drift), the account derived again; its bound
-    moves by |q|·(new2 − old2). Quantity 0 (a position closed or rewritten elsewhere) weighs
-    nothing."""
+    added to the account's sums (exact int64: no drift); its bound moves by |q|·(new2 − old2).
+    Deriving the figures is left to the caller. Quantity 0 (closed, or rewritten elsewhere)
+    weighs nothing: False."""
     if q == 0:
-        return
-    old = market_value_cents(q, old2, old1, old0)
-    new = market_value_cents(q, new2, new1, new0)
-    statef[a, O_BOUND] += (-q if q < 0 else q) * float(new2 - old2)
+        return False
+    aq = -q if q < 0 else q
+    old = _abs_mv(aq, o2, o1, o0)
+    new = _abs_mv(aq, n2, n1, n0)
+    d = new - old
+    statef[a, O_BOUND] += aq * float(n2 - o2)
     if q > 0:
-        state[a, O_LONG] += new - old
+        state[a, O_LONG] += d
         if excluded:
-            state[a, O_EXCLUDED] += new - old
+            state[a, O_EXCLUDED] += d
     else:
-        state[a, O_SHORT] += new - old
-    a_old = -old if old < 0 else old
-    a_new = -new if new < 0 else new
+        state[a, O_SHORT] -= d
     for level in range(4):
         if excluded:
-            state[a, O_IM + level] += a_new - a_old
+            state[a, O_IM + level] += d
         else:
             f = fac[r, level]
-            state[a, O_IM + level] += factor_line(a_new, f) - factor_line(a_old, f)
-    # derived here, while the account's row is in cache (an account holding several of the
-    # batch's instruments is derived several times: cheaper than coming back to its row)
-    _store(
-        state, a, state[a, O_CASH], state[a, O_LONG], state[a, O_SHORT], state[a, O_EXCLUDED],
-        state[a, O_IM], state[a, O_MCM], state[a, O_MM], state[a, O_FM], params,
-    )  # fmt: skip
+            state[a, O_IM + level] += _abs_line(new, f) - _abs_line(old, f)
+    return True
+
+
+@inline_kernel
+def holding_weight(q, fac, r):
+    """|q| · (1 + max(1, f_mm, f_fm)): a holding's bound on the move of its account's cushion
+    per cent of unit value (``reprice_instruments``)."""
+    f = max(FACTOR_SCALE, fac[r, 2], fac[r, 3])
+    return (-q if q < 0 else q) * (1.0 + f / FACTOR_SCALE)
+
+
+@kernel
+def holding_weights(qty, fac, out):
+    """``holding_weight`` of every holding, into ``out``."""
+    for r in range(len(qty)):
+        out[r] = holding_weight(qty[r], fac, r)
+
+
+@inline_kernel
+def _exact(
+    state, statef, mark, stale, out_slot, out_k, out_fresh, m, k, a, q, fac, r,
+    o2, o1, o0, n2, n1, n0, excluded,
+):  # fmt: skip
+    """A holding screened exactly (``reprice_instruments``): its differences when the sums are
+    current, else the account is flagged fresh (recomputed from scratch by the caller, which
+    covers its other holdings of the batch). Reported as the m-th (slot, k); returns m + 1."""
+    out_slot[m], out_k[m] = a, k
+    if stale[a]:
+        mark[a], out_fresh[m] = 2, 1
+    else:
+        _reprice_holding(state, statef, a, q, fac, r, o2, o1, o0, n2, n1, n0, excluded)
+        mark[a], out_fresh[m] = 1, 0
+    return m + 1
 
 
 @kernel
 def reprice_instruments(
     lo, hi, ex_pos, ex_seg, old_units, new_units, excluded, skip, h_slot, h_qty, h_fac,
-    pos_slot, pos_qty, pos_fac, params, state, statef,
+    h_weight, pos_slot, pos_qty, pos_fac, params, state, statef, mark, slack, stale, pinned,
+    out_slot, out_k, out_fresh,
 ):  # fmt: skip
     """MC-1: re-screen the holders of instruments whose unit value moved (one batch of ticks),
     each holding with the margin ratio of its POSITION (MR-6: client rules, intraday, short)
     rather than one per instrument.
 
     Instrument k's unit value moved from ``old_units[k]`` to ``new_units[k]`` (u2, u1, u0);
-    its holdings are the holder-major records ``h_slot/h_qty/h_fac[lo[k]:hi[k]]`` (read
-    sequentially) plus the positions appended since, ``ex_pos[ex_seg[k]:ex_seg[k+1]]``;
+    its holdings are the holder-major records ``h_slot/h_qty/h_fac/h_weight[lo[k]:hi[k]]``
+    (read sequentially) plus the positions appended since, ``ex_pos[ex_seg[k]:ex_seg[k+1]]``;
     ``skip[k]`` leaves it out (no exact difference: the caller recomputes those holders).
-    ``_reprice_holding`` per holding; ``statef`` is ``state`` viewed as float64 (the bound).
-    Serial: an account's holdings must not race on ``state[a]``."""
+
+    Most accounts are far from a call, so a holding first spends the account's SLACK: a
+    lower bound, in cents, of its cushion = lna − max(req_mm, req_fm), which is ≥ 0 exactly
+    when no price-driven alert can fire (over-financing does not move with prices). A move
+    of |ΔU| cents per unit changes |mv| by at most |q|·|ΔU| + 1 and so the cushion by at most
+
+        b = |q|·|ΔU|·(1 + max(1, f_mm, f_fm)) + 4 cents      (lna by |Δmv|, each line by
+          = holding_weight · |ΔU| + 4                          f·|Δmv| + 1)
+
+    While ``slack[a] ≥ b`` the account cannot be in alert: its sums are not touched, only
+    ``stale[a]`` is set (they no longer match the prices) and the slack shrinks by b. An
+    account without that slack (near or in alert, or ``pinned``: it has an open call whose
+    figures are written; its slack is kept negative) is screened exactly (``_exact``) and
+    derived once at the end; its slack becomes its cushion again (−1 when in alert or
+    pinned).
+
+    Every exact screening is reported as (slot, k) in ``out_slot/out_k`` (in k order);
+    returns how many. ``mark`` (one byte per slot) is zero on entry and on return. ``statef``
+    is ``state`` viewed as float64 (the bound). Serial: an account's holdings must not race
+    on ``state[a]``."""
+    m = 0
     for k in range(len(lo)):
         if skip[k]:
             continue
         o2, o1, o0 = old_units[k, 0], old_units[k, 1], old_units[k, 2]
         n2, n1, n0 = new_units[k, 0], new_units[k, 1], new_units[k, 2]
+        du = abs(float(n2 - o2) + float(n1 - o1) * 1e-6 + float(n0 - o0) * 1e-12) * (1 + 1e-9)
         ex = excluded[k]
         for j in range(lo[k], hi[k]):
-            _reprice_holding(
-                h_slot[j], h_qty[j], h_fac, j, o2, o1, o0, n2, n1, n0, ex, params, state, statef
-            )
-        for j in range(ex_seg[k], ex_seg[k + 1]):
-            p = ex_pos[j]
-            _reprice_holding(
-                pos_slot[p], pos_qty[p], pos_fac, p, o2, o1, o0, n2, n1, n0, ex, params, state,
-                statef,
+            # the hot loop: one read-modify-write of slack (a pinned account's is always
+            # negative, so pinned needs no look) and one store
+            a = h_slot[j]
+            if h_weight[j] == 0.0:
+                continue
+            slack[a] -= h_weight[j] * du + 4.0
+            if slack[a] >= 0:
+                stale[a] = 1
+                continue
+            m = _exact(
+                state, statef, mark, stale, out_slot, out_k, out_fresh, m, k, a, h_qty[j],
+                h_fac, j, o2, o1, o0, n2, n1, n0, ex,
             )  # fmt: skip
+        for e in range(ex_seg[k], ex_seg[k + 1]):
+            r = ex_pos[e]
+            a, q = pos_slot[r], pos_qty[r]
+            if q == 0:
+                continue
+            slack[a] -= holding_weight(q, pos_fac, r) * du + 4.0
+            if slack[a] >= 0:
+                stale[a] = 1
+                continue
+            m = _exact(
+                state, statef, mark, stale, out_slot, out_k, out_fresh, m, k, a, q,
+                pos_fac, r, o2, o1, o0, n2, n1, n0, ex,
+            )  # fmt: skip
+    for i in range(m):  # each account screened exactly, derived once
+        a = out_slot[i]
+        if mark[a] == 1:
+            _store(
+                state, a, state[a, O_CASH], state[a, O_LONG], state[a, O_SHORT],
+                state[a, O_EXCLUDED], state[a, O_IM], state[a, O_MCM], state[a, O_MM],
+                state[a, O_FM], params,
+            )  # fmt: skip
+            slack[a] = cushion(state, a, pinned[a])
+        mark[a] = 0
+    return m
+
+
+@kernel
+def cushion(state, a, pinned):
+    """The slack an account starts with (``reprice_instruments``): lna − max(req_mm, req_fm)
+    cents when it is out of alert and not pinned, else −1 (always screened exactly)."""
+    if pinned or state[a, O_ALERT] != ALERT_NONE:
+        return -1.0
+    top = state[a, O_MM] if state[a, O_MM] > state[a, O_FM] else state[a, O_FM]
+    return float(state[a, O_LNA] - top)
+
+
+@kernel
+def reset_slack(slots, state, pinned, oversized, slack, stale):
+    """After ``slots`` were computed from scratch: current (not stale), slack = cushion."""
+    for i in range(len(slots)):
+        a = slots[i]
+        stale[a] = 0
+        slack[a] = -1.0 if oversized[a] else cushion(state, a, pinned[a])
 
 
 # ---------------------------------------------------------------------- stress (ST-7)

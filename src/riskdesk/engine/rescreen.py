@@ -199,6 +199,13 @@ class LiveScreen:
         self.params = np.ascontiguousarray(params, dtype=np.int64).reshape(n, 4).copy()
         self.state = np.zeros((n, 16), dtype=np.int64)
         self.oversized = np.zeros(n, dtype=np.bool_)
+        self.mark = np.zeros(n, dtype=np.uint8)  # the repricing kernel's scratch (zeros)
+        #: per slot: a lower bound of the cushion (``reprice_instruments``), whether the sums
+        #: lag the prices (``settle`` brings them up), and whether the slot is screened
+        #: exactly on every tick (``pin``: an open call, whose figures are written)
+        self.slack = np.full(n, -1.0)
+        self.stale = np.zeros(n, dtype=np.uint8)
+        self.pinned = np.zeros(n, dtype=np.uint8)
         self.pos_qty[: self.n_pos] = np.clip(self.pos_qty[: self.n_pos], -MAX_QTY - 1, MAX_QTY + 1)
         self._index()
         self.recompute(np.arange(n, dtype=np.int64))
@@ -231,6 +238,8 @@ class LiveScreen:
         self.h_slot = self.pos_slot[self.holder_pos]
         self.h_qty = self.pos_qty[self.holder_pos]
         self.h_fac = np.ascontiguousarray(self.pos_fac[self.holder_pos])
+        self.h_weight = np.empty(n, dtype=np.float64)
+        K.holding_weights(self.h_qty, self.h_fac, self.h_weight)
         self.pos_h = np.full(len(self.pos_qty), -1, dtype=np.int64)
         self.pos_h[self.holder_pos] = np.arange(n, dtype=np.int64)
         self._extra: dict[int, list[int]] = {}
@@ -256,6 +265,17 @@ class LiveScreen:
         pos = self.holders(instrument)
         return np.unique(self.pos_slot[pos[self.pos_qty[pos] != 0]])
 
+    def watched_holders(self, instrument: int) -> np.ndarray:
+        """The holders of ``instrument`` whose state a tick may have to write: pinned (an open
+        call) or in alert. The others are out of alert, however they were screened."""
+        lo, hi = self.holder_offsets[instrument], self.holder_offsets[instrument + 1]
+        ex = self._extras(instrument)
+        slots = np.concatenate(
+            (self.h_slot[lo:hi][self.h_qty[lo:hi] != 0], self.pos_slot[ex[self.pos_qty[ex] != 0]])
+        )
+        watched = (self.pinned[slots] != 0) | (self.state[slots, K.O_ALERT] != 0)
+        return np.unique(slots[watched])
+
     def _write_positions(self, at: np.ndarray, qty=None, fac=None) -> None:
         """Set quantities and/or factors of positions ``at``, and of their holdings."""
         h = self.pos_h[at]
@@ -266,6 +286,10 @@ class LiveScreen:
         if fac is not None:
             self.pos_fac[at] = fac
             self.h_fac[h[indexed]] = self.pos_fac[at[indexed]]
+        held = h[indexed]
+        weights = np.empty(len(held), dtype=np.float64)
+        K.holding_weights(self.h_qty[held], self.h_fac[held], weights)
+        self.h_weight[held] = weights
 
     def set_factors(self, positions: np.ndarray, fac: np.ndarray) -> None:
         """New ×10⁴ factors for these positions (a ratio changed: MR-6); call ``recompute``."""
@@ -296,11 +320,14 @@ class LiveScreen:
         first = self.n_slots
         need = first + n
         for name in (
-            "active", "pos_start", "pos_end", "cash_start", "cash_end", "oversized",
+            "active", "pos_start", "pos_end", "cash_start", "cash_end", "oversized", "mark",
+            "stale", "pinned",
         ):  # fmt: skip
             setattr(self, name, _grow(getattr(self, name), need))
         self.params = _grow(self.params, need)
         self.state = _grow(self.state, need)
+        if need > len(self.slack):
+            self.slack = np.concatenate((self.slack, np.full(need - len(self.slack), -1.0)))
         self.active[first:need] = True
         self.pos_start[first:need] = self.pos_end[first:need] = self.n_pos
         self.cash_start[first:need] = self.cash_end[first:need] = self.n_cash
@@ -405,7 +432,7 @@ class LiveScreen:
         self.n_cash = len(keep)
         np.cumsum(counts, out=offsets[1:])
         self.cash_start, self.cash_end = offsets[:-1].copy(), offsets[1:].copy()
-        for name in ("active", "oversized"):
+        for name in ("active", "oversized", "mark", "slack", "stale", "pinned"):
             setattr(self, name, getattr(self, name)[: self.n_slots].copy())
         self.params = self.params[: self.n_slots].copy()
         self.state = self.state[: self.n_slots].copy()
@@ -423,6 +450,25 @@ class LiveScreen:
             self.params, self.state, self.state.view(np.float64),
         )  # fmt: skip
         self._check(slots)
+        K.reset_slack(
+            slots, self.state, self.pinned, self.oversized, self.slack, self.stale
+        )  # fmt: skip
+
+    def settle(self, slots: np.ndarray | None = None) -> None:
+        """Bring the sums of stale slots (all, or those of ``slots``) up to the prices: the
+        repricing kernel leaves an account far from a call behind (its slack)."""
+        n = self.n_slots
+        stale = np.flatnonzero(self.stale[:n]) if slots is None else slots[self.stale[slots] != 0]
+        self.recompute(stale)
+
+    def pin(self, slots: np.ndarray, pinned: bool = True) -> None:
+        """Screen ``slots`` exactly on every tick (their open call's figures are written), or
+        no longer."""
+        slots = np.asarray(slots, dtype=np.int64)
+        self.settle(slots)
+        self.pinned[slots] = pinned
+        if pinned:
+            self.slack[slots] = -1.0
 
     def _check(self, slots: np.ndarray) -> None:
         """Flag the slots whose figures the int64 kernels cannot vouch for (``oversized``):
@@ -449,8 +495,9 @@ class LiveScreen:
         self, instruments: np.ndarray, prices: list[int | None]
     ) -> tuple[np.ndarray, np.ndarray]:
         """``set_price`` for several instruments in one kernel call (one batch of ticks).
-        Returns (slots, seg): the slots re-screened for ``instruments[k]`` are
-        ``slots[seg[k]:seg[k+1]]``."""
+        Returns (slots, seg): the slots screened exactly for ``instruments[k]`` are
+        ``slots[seg[k]:seg[k+1]]`` (the other holders kept the slack to stay out of alert:
+        ``kernels.reprice_instruments``)."""
         instruments = np.asarray(instruments, dtype=np.int64)
         if any(p is not None and p < 0 for p in prices):
             raise ValueError("price must not be negative")
@@ -468,23 +515,31 @@ class LiveScreen:
         ex_seg = np.zeros(len(extras) + 1, dtype=np.int64)
         np.cumsum([len(x) for x in extras], out=ex_seg[1:])
         ex_pos = np.concatenate(extras) if ex_seg[-1] else np.empty(0, np.int64)
-        parts = []
-        for k in range(len(instruments)):
-            main = self.h_slot[lo[k] : hi[k]][self.h_qty[lo[k] : hi[k]] != 0]
-            ex = ex_pos[ex_seg[k] : ex_seg[k + 1]]
-            parts.append(np.concatenate((main, self.pos_slot[ex[self.pos_qty[ex] != 0]])))
-        seg = np.zeros(len(parts) + 1, dtype=np.int64)
-        np.cumsum([len(x) for x in parts], out=seg[1:])
-        slots = np.concatenate(parts) if parts else np.empty(0, np.int64)
-        was = self.oversized[slots]
-        K.reprice_instruments(
+        total = int((hi - lo).sum() + ex_seg[-1])
+        out_slot, out_k = np.empty(total, np.int64), np.empty(total, np.int64)
+        out_fresh = np.empty(total, np.uint8)
+        m = K.reprice_instruments(
             lo, hi, ex_pos, ex_seg, old, new, self.rows[instruments, K.L_EXCLUDED] != 0, skip,
-            self.h_slot, self.h_qty, self.h_fac, self.pos_slot, self.pos_qty, self.pos_fac,
-            self.params, self.state, self.state.view(np.float64),
+            self.h_slot, self.h_qty, self.h_fac, self.h_weight, self.pos_slot, self.pos_qty,
+            self.pos_fac, self.params, self.state, self.state.view(np.float64), self.mark,
+            self.slack,
+            self.stale, self.pinned, out_slot, out_k, out_fresh,
         )  # fmt: skip
+        slots, ks, redo = out_slot[:m], out_k[:m], out_fresh[:m] != 0
+        if skip.any():  # no exact difference: every holder from scratch
+            skipped = np.flatnonzero(skip)
+            held = [self.holder_slots(int(instruments[k])) for k in skipped]
+            slots = np.concatenate([slots, *held])
+            ks = np.concatenate([ks, np.repeat(skipped, [len(h) for h in held])])
+            redo = np.concatenate([redo, np.ones(len(ks) - m, dtype=np.bool_)])
+            order = np.argsort(ks, kind="stable")
+            slots, ks, redo = slots[order], ks[order], redo[order]
+        seg = np.searchsorted(ks, np.arange(len(instruments) + 1))
+        was = self.oversized[slots]
         self._check(slots)
-        # a difference taken beyond the bound, or with no exact unit: from scratch
-        redo = was | self.oversized[slots] | np.repeat(skip, np.diff(seg))
+        # a difference taken beyond the bound, with no exact unit, or over stale sums: from
+        # scratch
+        redo |= was | self.oversized[slots]
         self.recompute(np.unique(slots[redo]))
         return slots, seg
 
@@ -506,9 +561,13 @@ class LiveScreen:
 
     @property
     def figures(self) -> batch_margin.MarginArrays:
-        """Current figures as (strided) views of the state table."""
+        """Current figures as (strided) views of the state table (stale slots settled)."""
+        self.settle()
         return batch_margin.MarginArrays.from_buffer(self.state[: self.n_slots, :15].T)
 
     def account(self, slot: int) -> AccountFigures:
         """Figures of ``slot`` as the scalar reference's ``AccountFigures``."""
-        return batch_margin.figures(self.figures, slot)
+        self.settle(np.array([slot], dtype=np.int64))
+        return batch_margin.figures(
+            batch_margin.MarginArrays.from_buffer(self.state[: self.n_slots, :15].T), slot
+        )

@@ -32,10 +32,10 @@ def monitor(
     update_every: Annotated[
         float,
         typer.Option(
-            help="Seconds between two updates of an open call whose alert did not change "
-            "(0: write every change). Alert changes are always written at once.",
+            help="Seconds between two refreshes of an open call's figures after market moves "
+            "(0: write every change). Alert changes and account events are written at once.",
         ),
-    ] = 0.0,
+    ] = 5.0,  # live.UPDATE_EVERY (not imported: Django is set up inside)
     hold: Annotated[
         float, typer.Option(help="Seconds to let book events gather before a batch starts.")
     ] = 0.0,

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import logging
 import time as clock
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -39,7 +38,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from riskdesk.book.models import (
@@ -74,7 +73,8 @@ from riskdesk.margincall.monitor import (
     _cursor,
     _pending,
 )
-from riskdesk.margincall.screening import FIGURE_FIELDS, deadline
+from riskdesk.margincall.screening import FIGURE_FIELDS, REFRESH, deadline
+from riskdesk.site.wal import writing
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,12 @@ _COLUMN_SOURCE = {
 }
 NAR = FIGURE_FIELDS.index("nar")
 IN_CHUNK = 5000  # ids per IN (…) list
+#: ``riskdesk monitor``'s default ``update_every``: an open call's figures follow the market
+#: at most every 5 s, the interval the alerts pages poll at; every state change and every
+#: account event is written at once.
+UPDATE_EVERY = 5.0
+#: Rounds of following new book events before a batch takes SQLite's writer lock.
+EARLY_ROUNDS = 3
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -698,6 +704,15 @@ class LiveBook:
         }
 
 
+def _grown(a: np.ndarray, n: int, fill) -> np.ndarray:
+    """``a`` extended to ``n`` entries with ``fill`` (slots added since it was made)."""
+    if len(a) >= n:
+        return a
+    out = np.full(n, fill, dtype=a.dtype)
+    out[: len(a)] = a
+    return out
+
+
 def _rate_units(currency: str) -> int:
     """The FX rate of ``currency`` ×10⁸ from the book (0 when it has none)."""
     rate = FxRate.objects.filter(currency=currency).values_list("rate", flat=True).first()
@@ -756,10 +771,23 @@ class CallMirror:
             mirror.call_id[slot] = call_id
             mirror.alert[slot] = ALERTS.index(alert)
             mirror.cols[slot] = cols
+        mirror.pin(book)
         return mirror
+
+    def pin(self, book: LiveBook, slots: np.ndarray | None = None) -> None:
+        """The accounts with an open call are screened exactly on every tick (their figures
+        are written); the others may lag behind within their slack (``LiveScreen.pin``)."""
+        s = book.screen
+        if slots is None:
+            slots = np.arange(s.n_slots, dtype=np.int64)
+        slots = slots[slots < len(self.call_id)]
+        called = self.call_id[slots] != 0
+        s.pin(slots[called & (s.pinned[slots] == 0)])
+        s.pin(slots[~called & (s.pinned[slots] != 0)], pinned=False)
 
     def refresh(self, book: LiveBook, account_ids: list[int]) -> None:
         """Read these accounts' open calls again (written by another path)."""
+        slots = []
         for account_id, call in _open_calls(account_ids).items():
             slot = book._slot(account_id)
             if slot >= 0:
@@ -767,6 +795,8 @@ class CallMirror:
                 self.call_id[slot] = call[0]
                 self.alert[slot] = ALERTS.index(call[1]) if call[0] else 0
                 self.cols[slot] = call[2]
+                slots.append(slot)
+        self.pin(book, np.array(slots, dtype=np.int64))
         self.seen_event = _max_id(MarginCallEvent)
 
     def grow(self, n: int) -> None:
@@ -850,7 +880,12 @@ class Writer:
         self._staged: list[tuple] = []
         self.update_every = update_every
         self.written_at = np.full(book.screen.n_slots, -np.inf)  # monotonic, per slot
+        #: per slot: the first book event whose figure-only update is waiting (−1: none)
+        self.waiting_since = np.full(book.screen.n_slots, -1, dtype=np.int64)
         self.deferred = (np.empty(0, np.int64), np.empty(0, np.int64))
+        #: the figure-only updates the last write made, as the first event each had waited
+        #: for (their staleness, which the benchmark reports)
+        self.last_updates = np.empty(0, np.int64)
         self.last_counts: dict[str, int] = {}
 
     def write(
@@ -860,10 +895,16 @@ class Writer:
         *,
         at: datetime,
         gone: dict[int, int | None] | None = None,
+        noted: np.ndarray | None = None,
     ) -> dict[str, int]:
         """Apply the arrays' figures of ``slots`` (``causes``: the book event per slot) and end
         the calls of ``gone`` accounts (no longer screened; account id → book event). Call
-        inside a transaction; the mirror changes only through ``commit``."""
+        inside a transaction; the mirror changes only through ``commit``.
+
+        ``noted`` (per slot; None: all): something happened to the account, so a figures-only
+        change is an "update" in its call's history; otherwise (a market move) it is a
+        refresh of the call's figures, without a history event, and the one kind of write
+        ``update_every`` may defer."""
         book, mirror, s = self.book, self.mirror, self.book.screen
         self._staged = []
         self._snapshots: list[MarginCallSnapshot] = []
@@ -871,13 +912,15 @@ class Writer:
         slots = np.asarray(slots, dtype=np.int64)
         if causes is None:
             causes = np.full(len(slots), -1, dtype=np.int64)
+        if noted is None:
+            noted = np.ones(len(slots), dtype=np.bool_)
         keep = s.active[slots]
         inactive = slots[~keep]
-        slots, causes = slots[keep], causes[keep]
+        slots, causes, noted = slots[keep], causes[keep], noted[keep]
         big = s.oversized[slots]
         if big.any():
-            self._scalar(slots[big], causes[big], at)
-            slots, causes = slots[~big], causes[~big]
+            self._scalar(slots[big], causes[big], noted[big], at)
+            slots, causes, noted = slots[~big], causes[~big], noted[~big]
         alert = s.state[slots, K.O_ALERT]
         cols = state_columns(s.state[slots])
         has = mirror.call_id[slots] != 0
@@ -886,21 +929,23 @@ class Writer:
         ending = has & (alert == 0)
         changing = has & (alert != 0) & ~same
         self.deferred = (np.empty(0, np.int64), np.empty(0, np.int64))
+        updating = changing & (mirror.alert[slots] == alert) & ~noted
         if self.update_every > 0:
-            # figures moved but not the alert: at most one update per call per update_every
-            if len(self.written_at) < s.n_slots:
-                grown = np.full(s.n_slots, -np.inf)
-                grown[: len(self.written_at)] = self.written_at
-                self.written_at = grown
+            # the market moved the figures, not the alert: one refresh per call per update_every
+            self.written_at = _grown(self.written_at, s.n_slots, -np.inf)
+            self.waiting_since = _grown(self.waiting_since, s.n_slots, -1)
             now = clock.monotonic()
-            wait = (
-                changing
-                & (mirror.alert[slots] == alert)
-                & (now - self.written_at[slots] < self.update_every)
-            )
+            wait = updating & (now - self.written_at[slots] < self.update_every)
             self.deferred = (slots[wait], causes[wait])
+            first = self.waiting_since[slots[wait]]
+            self.waiting_since[slots[wait]] = np.where(first < 0, causes[wait], first)
             changing &= ~wait
+            updating &= ~wait
             self._staged.append(("written", slots[opening | ending | changing], now))
+            waited = self.waiting_since[slots[updating]]
+            self.last_updates = np.where(waited >= 0, waited, causes[updating])
+        else:
+            self.last_updates = causes[updating]
         counts: dict[str, int] = {}
         ends = {}
         for account_id, cause in (gone or {}).items():
@@ -922,15 +967,14 @@ class Writer:
         if opening.any():
             counts[Kind.OPEN] = self._open(slots[opening], cols[opening], causes[opening], at)
         if ending.any() or changing.any():
-            for kind, n in self._change(
-                slots[ending | changing], cols[ending | changing], causes[ending | changing], at
-            ).items():
+            w = ending | changing
+            for kind, n in self._change(slots[w], cols[w], causes[w], ~updating[w], at).items():
                 counts[kind] = counts.get(kind, 0) + n
         if self._snapshots:
             MarginCallSnapshot.objects.bulk_create(self._snapshots)
         return counts
 
-    def _scalar(self, slots: np.ndarray, causes: np.ndarray, at: datetime) -> None:
+    def _scalar(self, slots: np.ndarray, causes: np.ndarray, noted, at: datetime) -> None:
         """Accounts too large for the exact int64 kernels (``LiveScreen.oversized``) are
         screened one by one with the Decimal reference, as the scalar monitor does."""
         from riskdesk.margincall.screening import screen_account
@@ -938,13 +982,19 @@ class Writer:
         ids = self.book.account_ids[slots].tolist()
         log.warning("monitor: %d account(s) beyond the int64 bound, screened in Decimal", len(ids))
         accounts = self._accounts(ids)
-        for account_id, cause in zip(ids, causes.tolist(), strict=True):
-            screen_account(accounts[account_id], at=at, book_event_id=None if cause < 0 else cause)
+        for account_id, cause, record in zip(ids, causes.tolist(), noted.tolist(), strict=True):
+            screen_account(
+                accounts[account_id],
+                at=at,
+                book_event_id=None if cause < 0 else cause,
+                record=record,
+            )
         self._staged.append(("refresh", ids))
 
     def commit(self) -> None:
         """The transaction committed: the mirror takes the staged changes."""
         m = self.mirror
+        moved = []
         for op in self._staged:
             if op[0] == "refresh":
                 m.refresh(self.book, op[1])
@@ -953,15 +1003,23 @@ class Writer:
                 _, slot, call_id, alert, cols, doc = op
                 m.call_id[slot], m.alert[slot], m.cols[slot] = call_id, alert, cols
                 m.docs[slot] = doc
+                moved.append(slot)
             elif op[0] == "clear":
                 m.call_id[op[1]] = 0
                 m.docs.pop(op[1], None)
+                moved.append(op[1])
+            elif op[0] == "figures":
+                m.cols[op[1]] = op[2]
+                for slot in op[1].tolist():
+                    m.docs.pop(slot, None)
             elif op[0] == "orphan":
                 m.orphans.pop(op[1], None)
             elif op[0] == "seen":
                 m.seen_event = max(m.seen_event, op[1])
             elif op[0] == "written":
                 self.written_at[op[1]] = op[2]
+                self.waiting_since[op[1]] = -1
+        m.pin(self.book, np.array(moved, dtype=np.int64))
         self._staged = []
 
     def rollback(self) -> None:
@@ -1029,20 +1087,25 @@ class Writer:
             self._staged.append(("set", int(slots[k]), call.pk, alerts[k], cols[k].copy(), None))
         return len(calls)
 
-    def _change(self, slots, cols, causes, at) -> dict[str, int]:
+    def _change(self, slots, cols, causes, record, at) -> dict[str, int]:
         """Open calls whose alert or figures moved: end, update, escalate or deescalate, each
-        with its event (before = the call as written, after = the new state). Raw bulk SQL:
-        at a thousand ticks a second this is the monitor's hot path."""
+        with its event (before = the call as written, after = the new state); where
+        ``record`` is False, a figures-only change refreshes the call without an event. Raw
+        bulk SQL: at a thousand ticks a second this is the monitor's hot path."""
         mirror, s = self.mirror, self.book.screen
         m, e = MarginCall, MarginCallEvent
+        when = connection.ops.adapt_datetimefield_value(at)
+        counts: dict[str, int] = {}
+        updates, ends, events, snaps = [], [], [], []
+        refresh = ~record
+        if refresh.any():
+            counts[REFRESH] = self._refresh(slots[refresh], cols[refresh], updates, when)
+            slots, cols, causes = slots[record], cols[record], causes[record]
         new = s.state[slots, K.O_ALERT].tolist()
         old = mirror.alert[slots].tolist()
         call_ids = mirror.call_id[slots].tolist()
         rows = cols.tolist()
         cause_list = [None if c < 0 else c for c in causes.tolist()]
-        when = connection.ops.adapt_datetimefield_value(at)
-        counts: dict[str, int] = {}
-        updates, ends, events, snaps = [], [], [], []
         afters = _doc_jsons([ALERTS[a] for a in new], cols)
         for k, slot in enumerate(slots.tolist()):
             alert, call_id = new[k], call_ids[k]
@@ -1085,20 +1148,35 @@ class Writer:
                     f"WHERE {_col(m, 'id')} = %s",
                     ends,
                 )
-            fields = ["call", "kind", "at", "before", "after", "book_event_id"]
-            extra, values = _defaults(e, fields)
-            cur.executemany(
-                f"INSERT INTO {_table(e)} ({', '.join(_col(e, f) for f in fields + extra)}) "
-                f"VALUES (%s, %s, %s, {json}, {json}, %s{', %s' * len(extra)})",
-                [row + values for row in events] if extra else events,
-            )
-            cur.execute(f"SELECT MAX({_col(e, 'id')}) FROM {_table(e)}")
-            self._staged.append(("seen", cur.fetchone()[0] or 0))
+            if events:
+                fields = ["call", "kind", "at", "before", "after", "book_event_id"]
+                extra, values = _defaults(e, fields)
+                cur.executemany(
+                    f"INSERT INTO {_table(e)} ({', '.join(_col(e, f) for f in fields + extra)}) "
+                    f"VALUES (%s, %s, %s, {json}, {json}, %s{', %s' * len(extra)})",
+                    [row + values for row in events] if extra else events,
+                )
+                cur.execute(f"SELECT MAX({_col(e, 'id')}) FROM {_table(e)}")
+                self._staged.append(("seen", cur.fetchone()[0] or 0))
         if snaps:
             calls = m.objects.select_related("account__client").in_bulk([c for c, _, _ in snaps])
             for call_id, reason, slot in snaps:
                 self._snapshot(calls[call_id], reason, slot, at)
         return counts
+
+    def _refresh(self, slots, cols, updates: list, when) -> int:
+        """Figures-only changes without an event (a market move): the rows for the calls'
+        UPDATE, and one staged change of the mirror for all of them."""
+        mirror = self.mirror
+        alerts = [ALERTS[a] for a in mirror.alert[slots].tolist()]
+        updates.extend(
+            (alert, when, *row, call_id)
+            for alert, row, call_id in zip(
+                alerts, cols.tolist(), mirror.call_id[slots].tolist(), strict=True
+            )
+        )
+        self._staged.append(("figures", slots, cols.copy()))
+        return len(slots)
 
     def _end_unscreened(self, ends: dict[int, tuple[int, int, int | None]], at) -> int:
         """Calls of accounts that left the screened set end, with no after document."""
@@ -1178,47 +1256,6 @@ def _call_cols(call: MarginCall) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- the monitor
-#: Seconds between attempts at SQLite's writer lock (see ``_writing``).
-LOCK_SPIN = 0.0002
-
-
-@contextmanager
-def _writing():
-    """``transaction.atomic()``, but on SQLite the writer lock is asked for every LOCK_SPIN
-    seconds instead of through SQLite's busy handler, whose sleeps grow to 25-100 ms: against
-    a feed that posts back to back, the monitor would otherwise wait for the lock far longer
-    than it holds it. Nested (a test's transaction) or on PostgreSQL: plain atomic."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        with transaction.atomic():
-            yield
-        return
-    connection.ensure_connection()
-    timeout = int(connection.settings_dict.get("OPTIONS", {}).get("timeout", 5) * 1000)
-    give_up = clock.monotonic() + timeout / 1000
-    with connection.cursor() as cur:
-        cur.execute("PRAGMA busy_timeout = 0")
-    try:
-        while True:
-            block = transaction.atomic()
-            try:
-                block.__enter__()
-                break
-            except OperationalError as exc:
-                if "locked" not in str(exc) or clock.monotonic() > give_up:
-                    raise
-                clock.sleep(LOCK_SPIN)
-    finally:
-        with connection.cursor() as cur:
-            cur.execute(f"PRAGMA busy_timeout = {timeout}")
-    try:
-        yield
-    except BaseException as exc:
-        if not block.__exit__(type(exc), exc, exc.__traceback__):
-            raise
-    else:
-        block.__exit__(None, None, None)
-
-
 class LiveMonitor:
     """The risk monitor on the arrays: ``process_events`` / ``process_rescreens`` /
     ``process_all`` / ``full_screen`` with ``margincall.monitor``'s semantics.
@@ -1232,9 +1269,10 @@ class LiveMonitor:
     def __init__(
         self, *, at: datetime | None = None, update_every: float = 0.0, hold: float = 0.0
     ) -> None:
-        #: > 0: an open call whose alert did not change is updated at most once per this many
-        #: seconds (its figures meanwhile wait in memory; alert changes are written at once).
-        #: 0, the default, writes every change: ``screening.transition``'s semantics.
+        #: > 0: an open call's figures are refreshed after market moves at most once per this
+        #: many seconds (they wait in memory meanwhile; alert changes and account events are
+        #: written at once). 0, the default here, writes every change as
+        #: ``screening.transition`` does; ``riskdesk monitor`` runs with UPDATE_EVERY.
         self.update_every = update_every
         #: Seconds to let book events gather before a batch starts (fewer, larger batches).
         self.hold = hold
@@ -1275,6 +1313,9 @@ class LiveMonitor:
         self.writer = Writer(self.book, self.mirror, update_every=self.update_every)
         self._dirty = np.zeros(0, dtype=np.int64)
         self._dirty_causes = np.zeros(0, dtype=np.int64)
+        self._dirty_noted = np.zeros(0, dtype=np.bool_)
+        #: refreshes deferred by ``update_every``: (slots, causes), brought back when due
+        self._waiting = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
     def _foreign(self) -> bool:
         """Did another process write call state since this monitor last looked? (A full
@@ -1301,46 +1342,79 @@ class LiveMonitor:
             )
             return cur.fetchone() is not None
 
-    def _mark(self, slots: np.ndarray, causes: np.ndarray) -> None:
-        """Accounts whose figures moved and whose state is not written yet."""
+    def _mark(self, slots: np.ndarray, causes: np.ndarray, *, noted: bool = False) -> None:
+        """Accounts whose figures moved and whose state is not written yet; ``noted``: by
+        something that happened to the account (an account event, new margin terms), which
+        its call's history records (``Writer.write``)."""
         self._dirty = np.concatenate((self._dirty, np.asarray(slots, np.int64)))
         self._dirty_causes = np.concatenate((self._dirty_causes, np.asarray(causes, np.int64)))
+        self._dirty_noted = np.concatenate(
+            (self._dirty_noted, np.full(len(slots), noted, dtype=np.bool_))
+        )
 
-    def _take_dirty(self) -> tuple[np.ndarray, np.ndarray]:
+    def _take_dirty(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The dirty slots that may need a write, once each, with the latest book event that
         touched each (the scalar monitor's cause: the last event of the batch that touched
-        the account). Only an account in alert or with an open call can need one (a tick
-        touches thousands of accounts; a few percent are either): the rest are dropped before
-        any sorting or column work."""
+        the account) and whether any mark was ``noted``. Only an account in alert or with an
+        open call can need one (a tick touches thousands of accounts; a few percent are
+        either): the rest are dropped before any sorting or column work."""
         s, mirror = self.book.screen, self.mirror
         mirror.grow(s.n_slots)
-        slots, causes = self._dirty, self._dirty_causes
+        if len(self._waiting[0]):
+            due = self._due()
+            if due.any():
+                self._mark(self._waiting[0][due], self._waiting[1][due])
+                self._waiting = (self._waiting[0][~due], self._waiting[1][~due])
+        slots, causes, noted = self._dirty, self._dirty_causes, self._dirty_noted
         keep = (
             (s.state[slots, K.O_ALERT] != 0)
             | (mirror.call_id[slots] != 0)
             | ~s.active[slots]
             | s.oversized[slots]
         )
-        slots, causes = slots[keep], causes[keep]
+        slots, causes, noted = slots[keep], causes[keep], noted[keep]
+        order = np.lexsort((causes, slots))
+        slots, causes, noted = slots[order], causes[order], noted[order]
+        last = np.ones(len(slots), dtype=np.bool_)
+        last[:-1] = slots[1:] != slots[:-1]
+        if len(slots):
+            starts = np.flatnonzero(np.concatenate(([True], last[:-1])))
+            noted = np.logical_or.reduceat(noted, starts)
+        return slots[last], causes[last], noted
+
+    def _keep_deferred(self) -> None:
+        """After a write: the refreshes it deferred wait aside (``_waiting``, one per slot with
+        its latest cause) rather than in the dirty set, which every batch sorts and compares:
+        with thousands of open calls, carrying them cost more than the batch's own work."""
+        slots, causes = self.writer.deferred
+        slots = np.concatenate((self._waiting[0], slots))
+        causes = np.concatenate((self._waiting[1], causes))
         order = np.lexsort((causes, slots))
         slots, causes = slots[order], causes[order]
         last = np.ones(len(slots), dtype=np.bool_)
         last[:-1] = slots[1:] != slots[:-1]
-        return slots[last], causes[last]
+        self._waiting = (slots[last], causes[last])
+        self._dirty = np.zeros(0, dtype=np.int64)
+        self._dirty_causes = np.zeros(0, dtype=np.int64)
+        self._dirty_noted = np.zeros(0, dtype=np.bool_)
+
+    def _due(self) -> np.ndarray:
+        """Which waiting refreshes are due (``update_every`` since their call was written)."""
+        return clock.monotonic() - self.writer.written_at[self._waiting[0]] >= self.update_every
 
     def _batch(self, cursor_name: str, start: int, pending, follow, at: datetime) -> list:
         """One transaction: lock the cursor, read the ``pending(start)`` outbox rows after it,
         ``follow(rows)`` the book, write, move the cursor past them; the rows applied (none when
         another monitor moved the cursor first: nothing written).
 
-        The rows are read INSIDE the transaction: on SQLite it holds the writer lock, so no
-        event can commit between reading the outbox and reading what the events changed (a
-        tick committed in between would otherwise be in the prices read but not in the
-        batch). PostgreSQL gets the same from one REPEATABLE READ snapshot."""
+        On PostgreSQL the rows are read and followed inside one REPEATABLE READ snapshot, so
+        the arrays, the Decimal figures of the snapshots and the writes agree. On SQLite
+        ``process_events`` has followed them before (``pending`` returns those), so that the
+        writer lock is held for the writes alone."""
         outermost = not connection.in_atomic_block
         rows: list = []
         try:
-            with _writing():
+            with writing():
                 if outermost and connection.vendor == "postgresql":
                     # one snapshot of the book for the whole batch: its arrays, the Decimal
                     # figures of its snapshots and its writes agree (SQLite's IMMEDIATE
@@ -1358,8 +1432,10 @@ class LiveMonitor:
                         self.writer = Writer(self.book, self.mirror, update_every=self.update_every)
                 if rows:
                     gone = follow(rows)
-                    slots, causes = self._take_dirty()
-                    self.last_counts = self.writer.write(slots, causes, at=at, gone=gone)
+                    slots, causes, noted = self._take_dirty()
+                    self.last_counts = self.writer.write(
+                        slots, causes, noted=noted, at=at, gone=gone
+                    )
                     cursor.last_event_id = rows[-1].id
                     cursor.save(update_fields=["last_event_id"])
         except BaseException:
@@ -1371,7 +1447,7 @@ class LiveMonitor:
             return []
         if rows:
             self.writer.commit()
-            self._dirty, self._dirty_causes = self.writer.deferred
+            self._keep_deferred()
         return rows
 
     # -------------------------------------------------------------- events
@@ -1397,20 +1473,32 @@ class LiveMonitor:
                 return 0
         self._first_seen = None
 
-        # Most of the reading and computing happens before the transaction, so that SQLite's
-        # writer lock (which the feed needs too) is held for little more than the writes: the
-        # arrays follow what is committed now; inside, only events committed since are
-        # followed (reading the outbox there again keeps the batch consistent, see _batch).
+        # On SQLite the reading and computing happen before the transaction, so that the
+        # writer lock (which the feed needs too) is held for the writes alone: the arrays
+        # follow the events committed now, again while more came in meanwhile, and the batch
+        # covers exactly those; what commits later is the next batch's. The arrays may hold a
+        # newer price than those events say (read after another tick committed): the next
+        # batch finds that price already held and still names its event as the cause of the
+        # holders it may write (``_follow``). PostgreSQL follows inside its snapshot.
         early: dict[int, int | None] = {}
-        followed = start
+        rows: list[BookEvent] = []
         if connection.vendor == "sqlite" and not connection.in_atomic_block:
-            ahead = _pending(start, limit, timezone.now())
-            if ahead:
-                try:
-                    early = self._follow(ahead, at)
-                    followed = ahead[-1].id
-                except (_Rebuild, MagnitudeError):
-                    pass  # done again inside, where the rebuild is handled
+            try:
+                for _ in range(EARLY_ROUNDS):
+                    after = rows[-1].id if rows else start
+                    ahead = _pending(after, limit - len(rows), timezone.now())
+                    if not ahead:
+                        break
+                    early.update(self._follow(ahead, at))
+                    rows += ahead
+                    if len(rows) >= limit:
+                        break
+            except (_Rebuild, MagnitudeError):
+                early, rows = {}, []  # done again inside, where the rebuild is handled
+        followed = rows[-1].id if rows else start
+
+        def pending(after: int) -> list[BookEvent]:
+            return rows if rows else _pending(after, limit, timezone.now())
 
         def follow(events):
             try:
@@ -1424,9 +1512,7 @@ class LiveMonitor:
                 self._reload_all(at)
                 return {}
 
-        events = self._batch(
-            CURSOR, start, lambda after: _pending(after, limit, timezone.now()), follow, at
-        )
+        events = self._batch(CURSOR, start, pending, follow, at)
         if not events and self._rebuild_due:  # stood back for a reload: now the batch
             return self.process_events(limit, at=at)
         if not events:
@@ -1476,16 +1562,17 @@ class LiveMonitor:
             # in event order, so that a slot's last cause is the last event that touched it
             moved, slots, seg = book.set_prices(sorted(by_id, key=by_id.__getitem__))
             # a tick whose price the arrays already hold (read earlier, when an earlier event
-            # was followed) still names its holders' cause, as the scalar monitor does
+            # was followed) still names the cause of the holders it may write, as the scalar
+            # monitor does
             for i in sorted(set(by_id) - set(moved), key=by_id.__getitem__):
-                held = book.screen.holder_slots(int(book.ratios.row_by_id[i]))
+                held = book.screen.watched_holders(int(book.ratios.row_by_id[i]))
                 self._mark(held, np.full(len(held), by_id[i], np.int64))
             self._mark(slots, np.repeat([by_id[i] for i in moved], np.diff(seg)))
         gone: dict[int, int | None] = {}
         if accounts:
             slots, left = book.reload_accounts(accounts)
             ids = book.account_ids[slots]
-            self._mark(slots, np.array([accounts[int(i)] for i in ids], dtype=np.int64))
+            self._mark(slots, np.array([accounts[int(i)] for i in ids], dtype=np.int64), noted=True)
             gone = {i: accounts[i] for i in left}
         self._synced = max(self._synced, events[-1].id)
         return gone
@@ -1512,7 +1599,7 @@ class LiveMonitor:
         book.reload_ratios(at)
         slots = np.unique(np.concatenate([book.targets(r) for r in requests]))
         book.refactor(slots)
-        self._mark(slots, np.full(len(slots), -1, dtype=np.int64))
+        self._mark(slots, np.full(len(slots), -1, dtype=np.int64), noted=True)
         self._synced_ratios = max(self._synced_ratios, requests[-1].id)
 
     def process_rescreens(self, limit: int = 200, *, at: datetime | None = None) -> int:
@@ -1601,15 +1688,16 @@ class LiveMonitor:
 
     def _write_now(self, slots: np.ndarray, gone: dict[int, int | None], at: datetime) -> None:
         try:
-            with _writing():
+            with writing():
                 if self._foreign():
                     self.mirror = CallMirror.load(self.book)
                     self.writer = Writer(self.book, self.mirror, update_every=self.update_every)
                 gone = {**gone, **self._catch_up(at)}
-                dirty, causes = self._take_dirty()
+                dirty, causes, noted = self._take_dirty()
                 self.writer.last_counts = self.writer.write(
                     np.concatenate((slots, dirty)),
                     np.concatenate((np.full(len(slots), -1, np.int64), causes)),
+                    noted=np.concatenate((np.zeros(len(slots), np.bool_), noted)),
                     at=at,
                     gone=gone,
                 )
@@ -1617,30 +1705,34 @@ class LiveMonitor:
             self.writer.rollback()
             raise
         self.writer.commit()
-        self._dirty, self._dirty_causes = self.writer.deferred
+        self._keep_deferred()
 
     def flush(self, at: datetime | None = None) -> int:
         """Write the deferred updates that are due (``update_every``), at most ten times per
         ``update_every`` (so that they go in few transactions); the number written."""
-        if not len(self._dirty) or self.update_every <= 0:
+        if not len(self._waiting[0]) or self.update_every <= 0:
             return 0
         if clock.monotonic() - self._flushed < self.update_every / 10:
             return 0
         self._flushed = clock.monotonic()
-        slots = np.unique(self._dirty)
-        if not (clock.monotonic() - self.writer.written_at[slots] >= self.update_every).any():
+        if not self._due().any():
             return 0
         self._write_now(np.empty(0, np.int64), {}, at or timezone.now())
         return int(sum(self.writer.last_counts.values()))
 
 
-def run_forever(poll: float = 0.02, *, update_every: float = 0.0, hold: float = 0.0) -> None:
+def run_forever(
+    poll: float = 0.02, *, update_every: float = UPDATE_EVERY, hold: float = 0.0
+) -> None:
     """Load the arrays, full screen, then apply book events and ratio changes as they commit
     (looking at the outbox every ``poll`` seconds when idle: one indexed query). The
     scheduler's daily job runs a full screen too (``margincall.tasks``); this monitor sees it
     on the cursor row and reads the calls again. ``update_every`` and ``hold``: see
     ``LiveMonitor``."""
+    from riskdesk.site.wal import start_checkpointer
+
     monitor = LiveMonitor(update_every=update_every, hold=hold)
+    start_checkpointer()
     log.warning("monitor: full screen of %d account(s)", monitor.full_screen(reload=False))
     failures = 0
     while True:

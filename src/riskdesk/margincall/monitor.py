@@ -101,13 +101,22 @@ def _pending(after: int, limit: int, now: datetime, model=BookEvent) -> list:
     return events
 
 
-def _screen(account_ids: dict[int, int | None], at: datetime) -> dict[str, int]:
-    """Re-screen each account once; ``account_ids`` maps account id → causing book event id."""
+def _screen(
+    account_ids: dict[int, int | None], at: datetime, noted: set[int] | None = None
+) -> dict[str, int]:
+    """Re-screen each account once; ``account_ids`` maps account id → causing book event id.
+    ``noted``: the accounts something happened to (an account event, new margin terms), whose
+    figures-only changes go into their call's history (None: all of them)."""
     changes: dict[str, int] = {}
     accounts = Account.objects.filter(id__in=list(account_ids)).select_related("client")
     # Accounts that left the screened set still end their open call.
     for account in accounts.order_by("id"):
-        kind = screen_account(account, at=at, book_event_id=account_ids[account.id])
+        kind = screen_account(
+            account,
+            at=at,
+            book_event_id=account_ids[account.id],
+            record=noted is None or account.id in noted,
+        )
         if kind:
             changes[kind] = changes.get(kind, 0) + 1
     return changes
@@ -122,14 +131,18 @@ def process_events(limit: int = 1000, *, at: datetime | None = None) -> int:
     if not events:
         return 0
     touched: dict[int, int | None] = {}
+    noted: set[int] = set()
     for event in events:
-        for account_id in touched_accounts(event):
+        accounts = touched_accounts(event)
+        for account_id in accounts:
             touched[account_id] = event.id  # the last event of the batch that touched it
+        if event.kind in ACCOUNT_KINDS or event.kind == Kind.OPENING:
+            noted |= accounts
     with transaction.atomic():
         cursor = MonitorCursor.objects.select_for_update().get(name=CURSOR)
         if cursor.last_event_id != start:
             return 0  # another monitor moved on meanwhile; let it
-        _screen(touched, at)
+        _screen(touched, at, noted)
         cursor.last_event_id = events[-1].id
         cursor.save(update_fields=["last_event_id"])
     log.info("monitor: %d event(s) → %d account(s) re-screened", len(events), len(touched))
@@ -222,7 +235,7 @@ def full_screen(
     for first in range(0, len(ids), chunk):
         part = ids[first : first + chunk]
         with transaction.atomic():
-            _screen(dict.fromkeys(part), at)
+            _screen(dict.fromkeys(part), at, noted=set())
         if progress is not None:
             progress(min(first + chunk, len(ids)), len(ids))
     MonitorCursor.objects.update_or_create(name=CURSOR, defaults={"full_screen_at": at})

@@ -8,7 +8,10 @@ the account's call in one transaction:
     open call, alert none             → end (event "end" with before/after, snapshot "ended")
     open, margin_call → force_close   → "escalate" (snapshot "force")
     open, force_close → margin_call   → "deescalate"
-    open, same alert, figures changed → "update" (before/after)
+    open, same alert, figures changed → "update" (before/after) when something happened to
+                                        the account (``record``: a fill, cash, a ratio
+                                        change); a market move only refreshes the call's
+                                        figures ("refresh": no history event)
     open, nothing changed             → nothing written
 
 so applying the same figures twice changes nothing (the monitor's idempotence rests on it).
@@ -36,6 +39,8 @@ from riskdesk.margincall.models import MarginCall, MarginCallEvent, MarginCallSn
 #: The market whose trading days count a call's deadline. Decision: every account is the
 #: firm's home market (HK) account; accounts carry no market of their own yet.
 HOME_MARKET = "HK"
+#: What ``transition`` returns for a figures-only change written without a history event.
+REFRESH = "refresh"
 #: Accounts the monitor screens (cash accounts never borrow, so are never in call).
 SCREENED_TYPES = (Account.Type.MARGIN, Account.Type.INTRADAY)
 #: The figure columns of a call, in the order the before/after documents list them.
@@ -135,10 +140,14 @@ def transition(
     at: datetime,
     book_event_id: int | None = None,
     risk: AccountRisk | None = None,
+    record: bool = True,
 ) -> str | None:
     """Apply ``figures`` (the account's at ``at``) to its call; the event kind written, or None.
 
     ``risk`` (the ``account_risk`` the figures came from) saves recomputing it for snapshots.
+    ``record``: a figures-only change is an "update" event in the call's history (MC-4);
+    False (prices or FX moved, nothing happened to the account) refreshes the call's figures
+    without one and returns REFRESH.
     """
     trading_credit = risk.trading_credit if risk is not None else ZERO
     cols = columns(figures, trading_credit=trading_credit)
@@ -186,6 +195,8 @@ def transition(
         for name, value in cols.items():
             setattr(call, name, value)
         call.save()
+        if kind == Kind.UPDATE and not record:
+            return REFRESH
         MarginCallEvent.objects.create(
             call=call,
             kind=kind,
@@ -199,7 +210,9 @@ def transition(
         return kind
 
 
-def screen_account(account, *, at: datetime, book_event_id: int | None = None) -> str | None:
+def screen_account(
+    account, *, at: datetime, book_event_id: int | None = None, record: bool = True
+) -> str | None:
     """Screen one account and apply the state machine. Cash and closed accounts are not
     screened; an open call they still carry (the account was closed or changed type) ends.
 
@@ -215,4 +228,6 @@ def screen_account(account, *, at: datetime, book_event_id: int | None = None) -
             snapshots.take(call, Reason.ENDED, at=at)
             return kind
         risk = account_risk(account, at=at)
-        return transition(account, risk.figures, at=at, book_event_id=book_event_id, risk=risk)
+        return transition(
+            account, risk.figures, at=at, book_event_id=book_event_id, risk=risk, record=record
+        )
