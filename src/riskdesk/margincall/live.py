@@ -704,6 +704,18 @@ class LiveBook:
         }
 
 
+def _latest_per_slot(slots: np.ndarray, causes: np.ndarray, noted: np.ndarray):
+    """One entry per slot: its latest cause, and whether any of its entries was noted."""
+    order = np.lexsort((causes, slots))
+    slots, causes, noted = slots[order], causes[order], noted[order]
+    last = np.ones(len(slots), dtype=np.bool_)
+    last[:-1] = slots[1:] != slots[:-1]
+    if len(slots):
+        starts = np.flatnonzero(np.concatenate(([True], last[:-1])))
+        noted = np.logical_or.reduceat(noted, starts)
+    return slots[last], causes[last], noted
+
+
 def _grown(a: np.ndarray, n: int, fill) -> np.ndarray:
     """``a`` extended to ``n`` entries with ``fill`` (slots added since it was made)."""
     if len(a) >= n:
@@ -1372,28 +1384,19 @@ class LiveMonitor:
             | ~s.active[slots]
             | s.oversized[slots]
         )
-        slots, causes, noted = slots[keep], causes[keep], noted[keep]
-        order = np.lexsort((causes, slots))
-        slots, causes, noted = slots[order], causes[order], noted[order]
-        last = np.ones(len(slots), dtype=np.bool_)
-        last[:-1] = slots[1:] != slots[:-1]
-        if len(slots):
-            starts = np.flatnonzero(np.concatenate(([True], last[:-1])))
-            noted = np.logical_or.reduceat(noted, starts)
-        return slots[last], causes[last], noted
+        return _latest_per_slot(slots[keep], causes[keep], noted[keep])
 
     def _keep_deferred(self) -> None:
         """After a write: the refreshes it deferred wait aside (``_waiting``, one per slot with
         its latest cause) rather than in the dirty set, which every batch sorts and compares:
         with thousands of open calls, carrying them cost more than the batch's own work."""
         slots, causes = self.writer.deferred
-        slots = np.concatenate((self._waiting[0], slots))
-        causes = np.concatenate((self._waiting[1], causes))
-        order = np.lexsort((causes, slots))
-        slots, causes = slots[order], causes[order]
-        last = np.ones(len(slots), dtype=np.bool_)
-        last[:-1] = slots[1:] != slots[:-1]
-        self._waiting = (slots[last], causes[last])
+        slots, causes, _ = _latest_per_slot(
+            np.concatenate((self._waiting[0], slots)),
+            np.concatenate((self._waiting[1], causes)),
+            np.zeros(len(self._waiting[0]) + len(slots), dtype=np.bool_),
+        )
+        self._waiting = (slots, causes)
         self._dirty = np.zeros(0, dtype=np.int64)
         self._dirty_causes = np.zeros(0, dtype=np.int64)
         self._dirty_noted = np.zeros(0, dtype=np.bool_)
