@@ -143,7 +143,7 @@ class LiveScreen:
     new instruments are a subset of its current range (quantity changes, closed positions:
     left at quantity 0, which weighs nothing); otherwise its positions are APPENDED at the end
     of the arrays, the old range is zeroed, and the new holdings go to a side index (instrument
-    → appended positions) that ``holders`` merges with the CSR index. ``compact()`` rebuilds the
+    → appended positions) that ``holder_slots`` merges with the CSR index. ``compact()`` rebuilds the
     CSR and the index (≈1 s for 10M positions); the monitor calls it when the appended part
     passes ``COMPACT_SHARE`` of the book and on every full rebuild. Measured against rebuilding
     the CSR on each fill (a full pass over every position per batch), the append path costs
@@ -256,25 +256,25 @@ class LiveScreen:
             arr = self._extra_arrays[instrument] = np.asarray(extra, dtype=np.int64)
         return arr
 
-    def holders(self, instrument: int) -> np.ndarray:
-        """Positions in ``instrument`` (the index + appended ones; some at quantity 0)."""
-        lo, hi = self.holder_offsets[instrument], self.holder_offsets[instrument + 1]
-        return np.concatenate((self.holder_pos[lo:hi], self._extras(instrument)))
-
     def holder_slots(self, instrument: int) -> np.ndarray:
-        pos = self.holders(instrument)
-        return np.unique(self.pos_slot[pos[self.pos_qty[pos] != 0]])
+        """The slots holding ``instrument`` (quantity ≠ 0), once each; read from the
+        holder-major records (sequential) plus the positions appended since."""
+        lo, hi = self.holder_offsets[instrument], self.holder_offsets[instrument + 1]
+        ex = self._extras(instrument)
+        return np.unique(
+            np.concatenate(
+                (
+                    self.h_slot[lo:hi][self.h_qty[lo:hi] != 0],
+                    self.pos_slot[ex[self.pos_qty[ex] != 0]],
+                )
+            )
+        )
 
     def watched_holders(self, instrument: int) -> np.ndarray:
         """The holders of ``instrument`` whose state a tick may have to write: pinned (an open
         call) or in alert. The others are out of alert, however they were screened."""
-        lo, hi = self.holder_offsets[instrument], self.holder_offsets[instrument + 1]
-        ex = self._extras(instrument)
-        slots = np.concatenate(
-            (self.h_slot[lo:hi][self.h_qty[lo:hi] != 0], self.pos_slot[ex[self.pos_qty[ex] != 0]])
-        )
-        watched = (self.pinned[slots] != 0) | (self.state[slots, K.O_ALERT] != 0)
-        return np.unique(slots[watched])
+        slots = self.holder_slots(instrument)
+        return slots[(self.pinned[slots] != 0) | (self.state[slots, K.O_ALERT] != 0)]
 
     def _write_positions(self, at: np.ndarray, qty=None, fac=None) -> None:
         """Set quantities and/or factors of positions ``at``, and of their holdings."""
