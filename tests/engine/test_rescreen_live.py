@@ -78,6 +78,20 @@ def accounts(draw, n_instruments: int) -> dict:
     }
 
 
+@st.composite
+def models(draw, max_accounts: int) -> Model:
+    """A book of 1-6 instruments and 1-``max_accounts`` accounts."""
+    n_i = draw(st.integers(1, 6))
+    m = Model(fx=[100_000_000, draw(rates), draw(rates)])
+    for _ in range(n_i):
+        m.currency.append(draw(st.integers(0, 2)))
+        m.price.append(draw(st.one_of(st.none(), prices)))
+        m.multiplier.append(draw(st.sampled_from((1, 10, 100))))
+        m.status.append(draw(st.sampled_from(STATUSES)))
+    m.accounts = [draw(accounts(n_i)) for _ in range(draw(st.integers(1, max_accounts)))]
+    return m
+
+
 def screen_of(m: Model) -> LiveScreen:
     accs = [a for a in m.accounts if a is not None]
     pos = [p for a in accs for p in a["positions"]]
@@ -108,6 +122,21 @@ def assert_equal(screen: LiveScreen, m: Model) -> None:
         assert screen.account(a) == m.expected(a), a
 
 
+def assert_watched(screen: LiveScreen, m: Model) -> None:
+    """``watched_holders`` (MC-1: the holders a tick may write) = the live holders with a
+    quantity that are pinned or, by the reference, in alert."""
+    for i in range(len(m.price)):
+        expected = {
+            a
+            for a, acc in enumerate(m.accounts)
+            if acc is not None
+            and any(p[0] == i and p[1] != 0 for p in acc["positions"])
+            and (screen.pinned[a] or m.expected(a).alert != NONE)
+        }
+        got = screen.watched_holders(i).tolist()
+        assert got == sorted(expected), i
+
+
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -116,21 +145,16 @@ SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[Healt
 def test_live_screen_equals_reference_through_any_sequence(data: st.DataObject) -> None:
     # Arrange: a book of 1-6 instruments and 1-8 accounts
     draw = data.draw
-    n_i = draw(st.integers(1, 6))
-    m = Model(fx=[100_000_000, draw(rates), draw(rates)])
-    for _ in range(n_i):
-        m.currency.append(draw(st.integers(0, 2)))
-        m.price.append(draw(st.one_of(st.none(), prices)))
-        m.multiplier.append(draw(st.sampled_from((1, 10, 100))))
-        m.status.append(draw(st.sampled_from(STATUSES)))
-    m.accounts = [draw(accounts(n_i)) for _ in range(draw(st.integers(1, 8)))]
+    m = draw(models(max_accounts=8))
     screen = screen_of(m)
     assert_equal(screen, m)
 
     # Act / Assert: after every operation, every account equals the reference
     for _ in range(draw(st.integers(1, 12))):
         op = draw(
-            st.sampled_from(("price", "fx", "rewrite", "instrument", "new", "leave", "compact"))
+            st.sampled_from(
+                ("price", "fx", "rewrite", "instrument", "new", "leave", "compact", "pin")
+            )
         )
         live = [a for a, acc in enumerate(m.accounts) if acc is not None]
         if op == "price":
@@ -185,9 +209,12 @@ def test_live_screen_equals_reference_through_any_sequence(data: st.DataObject) 
             a = draw(st.sampled_from(live))
             m.accounts[a] = None
             screen.deactivate(a)
-        else:
+        elif op == "pin" and live:
+            screen.pin(np.array([draw(st.sampled_from(live))]), pinned=draw(st.booleans()))
+        elif op == "compact":
             screen.compact()
         assert_equal(screen, m)
+        assert_watched(screen, m)
 
 
 def test_a_tick_touches_only_the_holders_and_adds_the_difference():
@@ -257,3 +284,16 @@ def test_a_rewritten_account_is_repriced_with_its_new_positions(in_place):
     screen.compact()
     screen.set_price(0, 12_000_000)
     assert screen.account(0).long_mv == Decimal("3600" if in_place else "2400")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_threaded_recompute_of_a_whole_book_equals_the_reference(data):
+    """``recompute`` spreads many slots over threads (``kernels.margin_positions``) and keeps a
+    few on the calling thread (``kernels.margin_positions``): both equal the reference (MC-1)."""
+    m = data.draw(models(max_accounts=40))
+    threaded = screen_of(m)
+    threaded.SERIAL_BELOW = 0  # every recompute of this screen threaded
+    threaded.recompute(np.arange(threaded.n_slots, dtype=np.int64))
+    assert_equal(threaded, m)
+    assert_equal(screen_of(m), m)

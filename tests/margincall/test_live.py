@@ -647,3 +647,72 @@ def test_after_a_foreign_full_screen_the_monitor_reads_what_no_event_announced(
     # the monitor loaded the book again: M1 stays excluded-valued (lna = −200,000 < fm 401,000)
     call = the_call()
     assert (call.alert, call.lna, call.req_fm) == ("force_close", D("-200000"), D("401000"))
+
+
+def test_refreshes_are_written_refresh_batch_at_a_time_and_the_rest_soon_after(
+    call_book, post, monitor_at
+):
+    """MC-1: a market move refreshes at most ``refresh_batch`` open calls per batch (one batch
+    writing thousands held up every state change behind it); the others are written by the
+    next batches or flushes, without waiting for ``update_every`` again."""
+    import time
+
+    from riskdesk.book.models import Account
+
+    # M3 (C2): 1,000 700.HK bought at 400 on 195,000 of its own money → cash −205,000
+    Account.objects.create(number="M3", client=call_book["c2"], type="margin")
+    post("deposit", account="M3", currency="HKD", amount="195000")
+    post("trade_fill", account="M3", instrument="700.HK", side="buy", quantity=1000, price="400")
+    mon = LiveMonitor(at=monitor_at, update_every=1.0, refresh_batch=1)
+    mon.process_all(at=monitor_at)
+
+    def tick(price):
+        post("price_update", prices=[{"instrument": "700.HK", "last": price}])
+        return mon.process_all(at=monitor_at)
+
+    tick("280")  # both open at once (no cap): M1 lna 80,000, call 18,000; M3 75,000, 23,000
+    assert sorted(MarginCall.objects.values_list("call_amount", flat=True)) == [
+        D("18000"),
+        D("23000"),
+    ]
+    time.sleep(1.05)
+    # a market move, both last written over a second ago: one refreshed now, the other waits
+    # (M1 lna 79,000, call 97,650 − 79,000 = 18,650; M3 lna 74,000, call 23,650)
+    tick("279")
+    amounts = sorted(MarginCall.objects.values_list("call_amount", flat=True))
+    assert amounts in ([D("18000"), D("23650")], [D("18650"), D("23000")])
+    assert mon.flush(monitor_at) == 1  # due at once: not ten flushes a second apart
+    assert sorted(MarginCall.objects.values_list("call_amount", flat=True)) == [
+        D("18650"),
+        D("23650"),
+    ]
+    assert mon.flush(monitor_at) == 0
+    assert MarginCallEvent.objects.filter(kind="update").count() == 0  # refreshes: no history
+
+
+def test_a_snapshot_whose_arrays_figures_differ_takes_calc_margins_and_is_reported(
+    call_book, mon, run, tick, monkeypatch
+):
+    """MC-5: the arrays' figures are written with the snapshot and checked after the commit
+    against `calc margin`'s Decimal code path; a difference is logged, counted, raised when
+    STRICT, and the snapshot keeps `calc margin`'s figures."""
+    from riskdesk.margincall import snapshots
+
+    real = snapshots.figures_document
+
+    def off_by_a_cent(number, figures):
+        document = real(number, figures)
+        document["accounts"][0]["lna"] = "79999.99"
+        return document
+
+    monkeypatch.setattr(snapshots, "figures_document", off_by_a_cent)
+    monkeypatch.setattr(live, "STRICT", False)
+    run()
+    tick("280")
+    snap = MarginCallSnapshot.objects.get()
+    assert snap.figures == snapshots.calc_margin(snap.scenario)
+    assert snap.figures["accounts"][0]["lna"] == "80000.00"
+    assert mon.writer.mismatches == 1
+    monkeypatch.setattr(live, "STRICT", True)
+    with pytest.raises(AssertionError, match="differ for account M1"):
+        tick("260")  # escalation: a second snapshot, checked at the end of process_all

@@ -269,60 +269,80 @@ def _store(state, a, cash, long_mv, short_mv, excl, r_im, r_mcm, r_mm, r_fm, par
 @parallel_kernel
 def margin_positions(
     slots, pos_start, pos_end, pos_instr, pos_qty, pos_fac, cash_start, cash_end, cash_ccy,
-    cash_amt, fx, rows, params, state, statef,
+    cash_amt, fx, rows, params, state, statef, threaded,
 ):  # fmt: skip
-    """MC-1 figures of the accounts ``slots`` from scratch, with a margin ratio per POSITION.
+    """MC-1 figures of the accounts ``slots`` from scratch, with a margin ratio per POSITION
+    (``_position_figures`` for each), spread over threads when ``threaded`` (a whole book); on
+    the calling thread otherwise (the few accounts a tick or an event recomputes: waking the
+    pool cost more than the work, and on two busy cores a worker waiting for a core held up
+    the whole call).
 
     Like ``margin_accounts``, but the factors come from ``pos_fac[p]`` (the ratio MR-6 resolved
     for that account's position: client rules, intraday or short ratios) instead of one row per
     instrument, positions of account a are ``pos_start[a]:pos_end[a]`` (ranges, so an account can
-    be rewritten elsewhere), and the figures go to ``state[a]`` (account-major, O_* columns):
+    be rewritten elsewhere), and the figures go to ``state[a]`` (account-major, O_* columns)."""
+    n = len(slots) if threaded else 0
+    for k in prange(n):
+        _position_figures(
+            slots[k], pos_start, pos_end, pos_instr, pos_qty, pos_fac, cash_start, cash_end,
+            cash_ccy, cash_amt, fx, rows, params, state, statef,
+        )  # fmt: skip
+    for k in range(len(slots) - n):
+        _position_figures(
+            slots[k], pos_start, pos_end, pos_instr, pos_qty, pos_fac, cash_start, cash_end,
+            cash_ccy, cash_amt, fx, rows, params, state, statef,
+        )  # fmt: skip
+
+
+@inline_kernel
+def _position_figures(
+    a, pos_start, pos_end, pos_instr, pos_qty, pos_fac, cash_start, cash_end, cash_ccy,
+    cash_amt, fx, rows, params, state, statef,
+):  # fmt: skip
+    """MC-1 figures of account ``a`` from scratch (``margin_positions``):
     mv = round(q × unit), req(L) = Σ round(|mv| × factor_L) with factor 1 for excluded stocks,
     long / short / excluded sums, cash = Σ round(balance × fx), then ``derive``.
     ``statef[a, O_BOUND]`` (``statef``: ``state`` viewed as float64) gets
     Σ |q|·(unit2 + 1) + Σ |cash|·(fx/10⁸ + 1): the caller checks it
-    against ``arrays.MAX_ACCOUNT_CENTS`` so that no intermediate can overflow.
-    """
-    for k in prange(len(slots)):
-        a = slots[k]
-        cash = 0
-        b = 0.0
-        for t in range(cash_start[a], cash_end[a]):
-            v = cash_amt[t]
-            cash += signed_mul_div_round(v, fx[cash_ccy[t]], FX_SCALE)
-            b += (-v if v < 0 else v) * (fx[cash_ccy[t]] / FX_SCALE + 1.0)
-        long_mv = 0
-        short_mv = 0
-        excl = 0
-        r_im = 0
-        r_mcm = 0
-        r_mm = 0
-        r_fm = 0
-        for p in range(pos_start[a], pos_end[a]):
-            i = pos_instr[p]
-            q = pos_qty[p]
-            b += (-q if q < 0 else q) * (rows[i, L_U2] + 1.0)
-            mv = market_value_cents(q, rows[i, L_U2], rows[i, L_U1], rows[i, L_U0])
-            excluded = rows[i, L_EXCLUDED] != 0
-            if q > 0:
-                long_mv += mv
-                if excluded:
-                    excl += mv
-            elif q < 0:
-                short_mv += mv
-            amv = -mv if mv < 0 else mv
+    against ``arrays.MAX_ACCOUNT_CENTS`` so that no intermediate can overflow."""
+    cash = 0
+    b = 0.0
+    for t in range(cash_start[a], cash_end[a]):
+        v = cash_amt[t]
+        cash += signed_mul_div_round(v, fx[cash_ccy[t]], FX_SCALE)
+        b += (-v if v < 0 else v) * (fx[cash_ccy[t]] / FX_SCALE + 1.0)
+    long_mv = 0
+    short_mv = 0
+    excl = 0
+    r_im = 0
+    r_mcm = 0
+    r_mm = 0
+    r_fm = 0
+    for p in range(pos_start[a], pos_end[a]):
+        i = pos_instr[p]
+        q = pos_qty[p]
+        b += (-q if q < 0 else q) * (rows[i, L_U2] + 1.0)
+        mv = market_value_cents(q, rows[i, L_U2], rows[i, L_U1], rows[i, L_U0])
+        excluded = rows[i, L_EXCLUDED] != 0
+        if q > 0:
+            long_mv += mv
             if excluded:
-                r_im += amv
-                r_mcm += amv
-                r_mm += amv
-                r_fm += amv
-            else:
-                r_im += factor_line(amv, pos_fac[p, 0])
-                r_mcm += factor_line(amv, pos_fac[p, 1])
-                r_mm += factor_line(amv, pos_fac[p, 2])
-                r_fm += factor_line(amv, pos_fac[p, 3])
-        statef[a, O_BOUND] = b
-        _store(state, a, cash, long_mv, short_mv, excl, r_im, r_mcm, r_mm, r_fm, params)
+                excl += mv
+        elif q < 0:
+            short_mv += mv
+        amv = -mv if mv < 0 else mv
+        if excluded:
+            r_im += amv
+            r_mcm += amv
+            r_mm += amv
+            r_fm += amv
+        else:
+            r_im += factor_line(amv, pos_fac[p, 0])
+            r_mcm += factor_line(amv, pos_fac[p, 1])
+            r_mm += factor_line(amv, pos_fac[p, 2])
+            r_fm += factor_line(amv, pos_fac[p, 3])
+    statef[a, O_BOUND] = b
+    _store(state, a, cash, long_mv, short_mv, excl, r_im, r_mcm, r_mm, r_fm, params)
 
 
 @inline_kernel
@@ -487,6 +507,33 @@ def reprice_instruments(
             )  # fmt: skip
             slack[a] = cushion(state, a, pinned[a])
         mark[a] = 0
+    return m
+
+
+@kernel
+def watched_slots(lo, hi, ex_pos, h_slot, h_qty, pos_slot, pos_qty, pinned, state, mark, out):
+    """MC-1: the holders of one instrument whose call state a tick may have to write, each
+    once: quantity ≠ 0 and pinned (an open call) or in alert. The holdings are the
+    holder-major records ``h_slot/h_qty[lo:hi]`` plus the appended positions ``ex_pos``;
+    ``mark`` is zero on entry and on return; returns how many slots are in ``out``. (A
+    hash-based unique of every holder cost ~0.5 ms per liquid instrument; this is one
+    sequential pass.)"""
+    m = 0
+    for j in range(lo, hi):
+        a = h_slot[j]
+        if h_qty[j] != 0 and mark[a] == 0 and (pinned[a] != 0 or state[a, O_ALERT] != ALERT_NONE):
+            mark[a] = 1
+            out[m] = a
+            m += 1
+    for e in range(len(ex_pos)):
+        r = ex_pos[e]
+        a = pos_slot[r]
+        if pos_qty[r] != 0 and mark[a] == 0 and (pinned[a] != 0 or state[a, O_ALERT] != ALERT_NONE):
+            mark[a] = 1
+            out[m] = a
+            m += 1
+    for i in range(m):
+        mark[out[i]] = 0
     return m
 
 

@@ -86,9 +86,14 @@ def account_json(account_id: str, f: AccountFigures) -> dict[str, Any]:
 
 def margin_report(scn: Scenario) -> dict[str, Any]:
     """The `calc margin` document: accounts in input order and the totals (MC-1)."""
-    figures = margin_figures(scn)
+    return margin_document([a.id for a in scn.accounts], margin_figures(scn))
+
+
+def margin_document(ids: list[str], figures: list[AccountFigures]) -> dict[str, Any]:
+    """The `calc margin` document of these accounts' figures (MC-1): each account's row, then
+    the totals (call amount, accounts in call)."""
     return {
-        "accounts": [account_json(a.id, f) for a, f in zip(scn.accounts, figures, strict=True)],
+        "accounts": [account_json(i, f) for i, f in zip(ids, figures, strict=True)],
         "totals": {
             "call_amount": fmt_amount(sum((f.call_amount for f in figures), Decimal(0))),
             "accounts_in_call": sum(1 for f in figures if f.alert != "none"),

@@ -273,8 +273,14 @@ class LiveScreen:
     def watched_holders(self, instrument: int) -> np.ndarray:
         """The holders of ``instrument`` whose state a tick may have to write: pinned (an open
         call) or in alert. The others are out of alert, however they were screened."""
-        slots = self.holder_slots(instrument)
-        return slots[(self.pinned[slots] != 0) | (self.state[slots, K.O_ALERT] != 0)]
+        lo, hi = int(self.holder_offsets[instrument]), int(self.holder_offsets[instrument + 1])
+        ex = self._extras(instrument)
+        out = np.empty(hi - lo + len(ex), dtype=np.int64)
+        m = K.watched_slots(
+            lo, hi, ex, self.h_slot, self.h_qty, self.pos_slot, self.pos_qty, self.pinned,
+            self.state, self.mark, out,
+        )  # fmt: skip
+        return np.sort(out[:m])
 
     def _write_positions(self, at: np.ndarray, qty=None, fac=None) -> None:
         """Set quantities and/or factors of positions ``at``, and of their holdings."""
@@ -439,6 +445,9 @@ class LiveScreen:
         self._index()
 
     # ------------------------------------------------------------------ figures
+    #: Below this many slots ``recompute`` stays on the calling thread.
+    SERIAL_BELOW = 5000
+
     def recompute(self, slots: np.ndarray) -> None:
         """Figures of ``slots`` from scratch (``kernels.margin_positions``)."""
         slots = np.asarray(slots, dtype=np.int64)
@@ -447,7 +456,7 @@ class LiveScreen:
         K.margin_positions(
             slots, self.pos_start, self.pos_end, self.pos_instr, self.pos_qty, self.pos_fac,
             self.cash_start, self.cash_end, self.cash_ccy, self.cash_amt, self.fx, self.rows,
-            self.params, self.state, self.state.view(np.float64),
+            self.params, self.state, self.state.view(np.float64), len(slots) >= self.SERIAL_BELOW,
         )  # fmt: skip
         self._check(slots)
         K.reset_slack(

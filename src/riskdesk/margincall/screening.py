@@ -109,8 +109,12 @@ def _same(call: MarginCall, cols: dict[str, Any]) -> bool:
 
 def deadline(at: datetime) -> Any:
     """``RISKDESK_CALL_DEADLINE_DAYS`` trading days of the home market after ``at``'s local date."""
-    local = at.astimezone(MARKET_ZONES[HOME_MARKET]).date()
-    return next_trading_day(HOME_MARKET, local, settings.RISKDESK_CALL_DEADLINE_DAYS)
+    return next_trading_day(HOME_MARKET, home_date(at), settings.RISKDESK_CALL_DEADLINE_DAYS)
+
+
+def home_date(at: datetime) -> Any:
+    """``at``'s date in the home market (what a call's deadline counts from)."""
+    return at.astimezone(MARKET_ZONES[HOME_MARKET]).date()
 
 
 def _open_call(account) -> MarginCall | None:

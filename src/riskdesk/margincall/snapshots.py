@@ -20,7 +20,8 @@ from django.conf import settings
 
 from riskdesk.book.models import Instrument
 from riskdesk.book.selectors import fx_table
-from riskdesk.engine.reports import margin_report
+from riskdesk.engine.margin import AccountFigures
+from riskdesk.engine.reports import margin_document, margin_report
 from riskdesk.engine.scenario import parse_scenario
 from riskdesk.margin.figures import AccountRisk, account_risk
 from riskdesk.margincall.models import MarginCall, MarginCallSnapshot
@@ -117,7 +118,17 @@ def book_scenario(accounts: Iterable, *, at: datetime) -> dict[str, Any]:
 
 def calc_margin(scenario: dict[str, Any]) -> dict[str, Any]:
     """What `riskdesk calc margin` prints for ``scenario``, as parsed JSON (same code path)."""
-    document = margin_report(parse_scenario(json.loads(json.dumps(scenario))))
+    return _parsed(margin_report(parse_scenario(json.loads(json.dumps(scenario)))))
+
+
+def figures_document(number: str, figures: AccountFigures) -> dict[str, Any]:
+    """What `riskdesk calc margin` prints for one account whose figures are ``figures``, as
+    parsed JSON (the risk monitor's snapshot, from its arrays; checked against
+    ``calc_margin`` of its scenario)."""
+    return _parsed(margin_document([number], [figures]))
+
+
+def _parsed(document: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(document, ensure_ascii=False))
 
 
@@ -131,11 +142,12 @@ def take(
     )
 
 
-def snapshot_fields(call: MarginCall, reason: str, *, at: datetime, scenario: dict[str, Any]):
+def snapshot_fields(call: MarginCall | int, reason: str, *, at: datetime, scenario: dict[str, Any]):
     """A snapshot's fields from a scenario built elsewhere (the risk monitor builds it from its
-    arrays); the figures are computed by `calc margin`'s code path, as ``take`` does."""
+    arrays, and names the call by id); the figures are computed by `calc margin`'s code path,
+    as ``take`` does."""
     return {
-        "call": call,
+        "call_id" if isinstance(call, int) else "call": call,
         "reason": reason,
         "at": at,
         "scenario": scenario,
