@@ -142,12 +142,11 @@ def take(
     )
 
 
-def snapshot_fields(call: MarginCall | int, reason: str, *, at: datetime, scenario: dict[str, Any]):
-    """A snapshot's fields from a scenario built elsewhere (the risk monitor builds it from its
-    arrays, and names the call by id); the figures are computed by `calc margin`'s code path,
-    as ``take`` does."""
+def snapshot_fields(call: MarginCall, reason: str, *, at: datetime, scenario: dict[str, Any]):
+    """A snapshot's fields from a scenario built elsewhere; the figures are computed by `calc
+    margin`'s code path, as ``take`` does."""
     return {
-        "call_id" if isinstance(call, int) else "call": call,
+        "call": call,
         "reason": reason,
         "at": at,
         "scenario": scenario,
