@@ -745,13 +745,12 @@ class _Waiting:
     def take_due(
         self, written_at: np.ndarray, now: float, every: float, limit: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The due refreshes (``every`` seconds since their call was written), ``limit`` at
-        most, those waiting longest first: (slots, causes), no longer waiting."""
+        """The due refreshes (``every`` seconds since their call was written), ``limit`` (≥ 1)
+        at most, those waiting longest first: (slots, causes), no longer waiting."""
         if now - self.earliest < every:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         ages = self._ages(written_at, now)
         due = np.flatnonzero(ages >= every)
-        limit = max(1, limit)
         if len(due) > limit:
             due = due[np.argpartition(-ages[due], limit - 1)[:limit]]
         slots = self.slots[due]
@@ -918,6 +917,12 @@ def _sql(name, build) -> str:
     return sql
 
 
+def _first_row(sql: str, params: list) -> tuple | None:
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()
+
+
 def _after(model, after: int) -> int | None:
     """The first id after ``after`` in an outbox table, or None (one indexed look; the monitor
     asks it between batches)."""
@@ -928,9 +933,7 @@ def _after(model, after: int) -> int | None:
             f"WHERE {_col(model, 'id')} > %s ORDER BY {_col(model, 'id')} LIMIT 1"
         ),
     )
-    with connection.cursor() as cur:
-        cur.execute(sql, [after])
-        row = cur.fetchone()
+    row = _first_row(sql, [after])
     return row[0] if row else None
 
 
@@ -1020,9 +1023,7 @@ def _lock_cursor(name: str) -> int:
             + (" FOR UPDATE" if connection.features.has_select_for_update else "")
         ),
     )
-    with connection.cursor() as cur:
-        cur.execute(sql, [name])
-        row = cur.fetchone()
+    row = _first_row(sql, [name])
     return row[0] if row else _cursor(name).last_event_id
 
 
@@ -1045,9 +1046,7 @@ def _full_screen_at(name: str = CURSOR) -> datetime | None:
         "full screen at",
         lambda: f"SELECT {_col(c, 'full_screen_at')} FROM {_table(c)} WHERE {_col(c, 'name')} = %s",
     )
-    with connection.cursor() as cur:
-        cur.execute(sql, [name])
-        row = cur.fetchone()
+    row = _first_row(sql, [name])
     return _converted(c, "full_screen_at")(row[0]) if row else None
 
 
@@ -1115,7 +1114,7 @@ class Writer:
         #: committed snapshots whose figures ``check_snapshots`` has not checked yet
         self.unchecked: list[MarginCallSnapshot] = []
         self.update_every = update_every
-        self.refresh_batch = max(1, refresh_batch)
+        self.refresh_batch = refresh_batch  # ≥ 1 (LiveMonitor)
         self.written_at = np.full(book.screen.n_slots, -np.inf)  # monotonic, per slot
         #: per slot: the first book event whose figure-only update is waiting (−1: none)
         self.waiting_since = np.full(book.screen.n_slots, -1, dtype=np.int64)
@@ -1586,8 +1585,8 @@ class LiveMonitor:
         self.update_every = update_every
         #: Seconds to let book events gather before a batch starts (fewer, larger batches).
         self.hold = hold
-        #: deferred refreshes written per batch at most (REFRESH_BATCH)
-        self.refresh_batch = refresh_batch
+        #: refreshes written per batch at most (REFRESH_BATCH; at least one)
+        self.refresh_batch = max(1, refresh_batch)
         self._backlog = False  # refreshes were due beyond the last flush's share
         self._first_seen: float | None = None
         self._rebuild_due = False
